@@ -1,0 +1,79 @@
+# smslink — every target a developer runs is the same one CI runs.
+# `make help` lists them. Targets bootstrap their own .venv from pyproject.toml.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+PY     := $(BIN)/python
+SMSLINK := $(BIN)/smslink
+
+.DEFAULT_GOAL := help
+.PHONY: help install fmt lint test e2e golden-update bench bench-compile bench-worker \
+        bench-routing bench-bots bench-report bench-webhooks validate compile review demo \
+        tools clean
+
+help: ## list the targets
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 18
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP) ## create .venv and install smslink with its dev tools
+
+tools: ## system tools the e2e tests and benchmarks use (headless Chromium, wrk); needs apt as root
+	@bash scripts/ensure-tools.sh
+
+fmt: $(STAMP) ## format the code
+	$(BIN)/ruff format engine tests benchmarks scripts
+	$(BIN)/ruff check --fix engine tests benchmarks scripts
+
+lint: $(STAMP) ## ruff, mypy, import contracts, actionlint
+	$(BIN)/ruff check engine tests benchmarks scripts
+	$(BIN)/lint-imports
+	$(BIN)/mypy engine
+	@bash scripts/actionlint.sh
+
+test: $(STAMP) tools ## run every test (unit, golden, compat, e2e)
+	$(BIN)/pytest -q -p no:cacheprovider
+
+e2e: $(STAMP) tools ## only the end-to-end tests (real granian, real HTTP, real Chromium)
+	$(BIN)/pytest -q -m e2e
+
+golden-update: $(STAMP) ## rewrite golden files; review their diff before committing
+	$(BIN)/pytest -q tests/golden --snapshot-update
+
+validate: $(STAMP) ## validate campaigns/ and policies/
+	$(SMSLINK) validate
+
+compile: $(STAMP) ## compile the example campaigns against a generated audience into build/
+	$(PY) scripts/demo.py compile-only
+
+review: $(STAMP) ## review the work tree against main (BASE=ref to override)
+	$(SMSLINK) review $${BASE:-main}
+
+demo: $(STAMP) ## the whole story end to end on embedded defaults
+	$(PY) scripts/demo.py
+
+bench: bench-compile bench-worker bench-bots bench-report bench-webhooks ## every benchmark
+
+bench-compile: $(STAMP) ## compile a 2,000,000-recipient audience: wall time, peak RSS, bytes/recipient
+	$(PY) benchmarks/bench_compile.py
+
+bench-worker: $(STAMP) tools ## bare granian vs smslink serve (and full routing) under wrk on loopback
+	$(PY) benchmarks/bench_worker.py
+
+bench-bots: $(STAMP) ## cost of the bot classifier per request
+	$(PY) benchmarks/bench_bots.py
+
+bench-report: $(STAMP) ## 10,000,000 click lines over 2,000,000 tokens through smslink report
+	$(PY) benchmarks/bench_report.py
+
+bench-webhooks: $(STAMP) ## deliver 100,000 signed events to a local receiver
+	$(PY) benchmarks/bench_webhooks.py
+
+clean: ## remove build output (not .venv)
+	rm -rf build demo bench-out .pytest_cache

@@ -1,0 +1,1 @@
+"""Reports from click logs and the snapshot (DuckDB)."""

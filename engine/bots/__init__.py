@@ -1,0 +1,1 @@
+"""Pure bot classification: request facts + policy -> verdict and reasons."""

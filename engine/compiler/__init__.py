@@ -1,0 +1,1 @@
+"""load -> validate -> link -> build -> write: config + audiences into a snapshot and a send manifest."""

@@ -1,0 +1,1 @@
+"""Diagnostic (an error with its source span) and its renderers: text, GitHub annotations, JSON."""

@@ -1,0 +1,1 @@
+"""Pydantic models of what authors write in YAML; loading with positions; JSON Schema."""

@@ -1,0 +1,1 @@
+"""Delivery of click events to configured endpoints: Standard Webhooks, durable cursors."""

@@ -1,0 +1,1 @@
+"""The Granian (RSGI) redirect worker: lookup, judge, route, log, answer."""
