@@ -1,5 +1,30 @@
 """The click event record, the rotating writer, the reader. Imports nothing from the engine."""
 
+from ._files import (
+    ACTIVE_SUFFIX,
+    FINISHED_SUFFIX,
+    GZIP_SUFFIX,
+    PREFIX,
+    LogFile,
+    list_log_files,
+    read_events,
+    read_lines,
+    stem_of,
+)
 from ._record import LOGGED_HEADERS, SCHEMA_VERSION, VERDICTS, ClickEvent
 
-__all__ = ["LOGGED_HEADERS", "SCHEMA_VERSION", "VERDICTS", "ClickEvent"]
+__all__ = [
+    "ACTIVE_SUFFIX",
+    "FINISHED_SUFFIX",
+    "GZIP_SUFFIX",
+    "LOGGED_HEADERS",
+    "PREFIX",
+    "SCHEMA_VERSION",
+    "VERDICTS",
+    "ClickEvent",
+    "LogFile",
+    "list_log_files",
+    "read_events",
+    "read_lines",
+    "stem_of",
+]
