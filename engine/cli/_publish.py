@@ -1,0 +1,117 @@
+"""``smslink publish``, ``smslink rollback``, ``smslink versions``: the deploy side of GitOps.
+
+``--to`` is a local folder (a shared volume) or ``s3://bucket/prefix``.
+Every refusal exits 1 with one clear message and changes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import datetime
+from typing import NoReturn
+
+import click
+
+from engine.snapshot._io import SnapshotError
+from engine.snapshot._publish import DEFAULT_KEEP, PublishResult
+from engine.snapshot._publish import publish as publish_to
+from engine.snapshot._publish import rollback as rollback_to
+from engine.snapshot._versions import list_versions
+
+_TO_HELP = "Publish folder (shared volume) or s3://bucket/prefix (endpoint from AWS_ENDPOINT_URL)."
+
+
+def _fail(message: str) -> NoReturn:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(1)
+
+
+def _parse_now(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        _fail(f"--now {value!r} is not an ISO 8601 time (e.g. 2027-03-01T10:00:00Z)")
+
+
+def _say(result: PublishResult, verb: str) -> None:
+    if not result.changed:
+        click.echo(f"{result.version} is already current in {result.target}; nothing changed")
+        return
+    before = f" (was {result.previous})" if result.previous else ""
+    click.echo(f"{verb} {result.version} to {result.target}{before}")
+    if result.checked_tokens:
+        click.echo(f"  {result.checked_tokens:,} issued tokens checked: all still resolve as before")
+    for v in result.removed:
+        click.echo(f"  removed old version {v}")
+    for w in result.warnings:
+        click.echo(f"warning: {w}", err=True)
+
+
+@click.command("publish")
+@click.argument("snapshot", type=click.Path(dir_okay=True))
+@click.option("--to", "to", required=True, help=_TO_HELP)
+@click.option("--keep", default=DEFAULT_KEEP, show_default=True, type=click.IntRange(min=1),
+              help="Published versions to keep; the current and previous ones are never deleted.")
+@click.option("--now", "now", default=None, hidden=True, help="Clock for retention checks (tests).")
+def publish(snapshot: str, to: str, keep: int, now: str | None) -> None:
+    """Verify SNAPSHOT, check it keeps every issued token, and make it current in --to.
+
+    The file is copied under its version name (build time + content hash) and
+    the `current` pointer is swapped atomically; workers pick it up within a
+    second. A snapshot that would change or drop a token the current one
+    issued, before its campaign's retention ends, is refused.
+    """
+    try:
+        result = publish_to(snapshot, to, keep=keep, now=_parse_now(now))
+    except SnapshotError as exc:
+        _fail(str(exc))
+    except OSError as exc:
+        _fail(f"cannot publish to {to}: {exc.strerror or exc}")
+    _say(result, "published")
+
+
+@click.command("rollback")
+@click.argument("version", required=False)
+@click.option("--to", "to", required=True, help=_TO_HELP)
+def rollback(version: str | None, to: str) -> None:
+    """Point `current` in --to back at VERSION (default: the version before the current one).
+
+    Run it again to go one more step back. `smslink versions` lists what is kept.
+    """
+    try:
+        result = rollback_to(to, version)
+    except SnapshotError as exc:
+        _fail(str(exc))
+    except OSError as exc:
+        _fail(f"cannot roll back in {to}: {exc.strerror or exc}")
+    _say(result, "rolled back to")
+
+
+@click.command("versions")
+@click.option("--to", "to", required=True, help=_TO_HELP)
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def versions(to: str, fmt: str) -> None:
+    """List the published versions, most recently current first (* current, ^ previous)."""
+    try:
+        infos = list_versions(to)
+    except SnapshotError as exc:
+        _fail(str(exc))
+    if fmt == "json":
+        click.echo(json.dumps([i.to_json() for i in infos], indent=2, sort_keys=True))
+        return
+    rows = [("", "VERSION", "BUILT AT", "CONFIG COMMIT", "CAMPAIGNS", "TOKENS", "LAST CURRENT")]
+    for i in infos:
+        mark = "*" if i.current else ("^" if i.previous else "")
+        rows.append((
+            mark, i.version, i.built_at or "?", (i.config_commit or "-")[:12],
+            str(i.counts.get("campaigns", len(i.campaigns))),
+            f"{i.counts['tokens']:,}" if "tokens" in i.counts else "?",
+            i.last_current_at or "-",
+        ))
+    widths = [max(len(r[c]) for r in rows) for c in range(len(rows[0]))]
+    for r in rows:
+        click.echo("  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip())
+    click.echo("* current   ^ previous (what `smslink rollback` restores)")
