@@ -1,0 +1,296 @@
+"""Nearest store: a lat/lon grid built at compile time, queried per click.
+
+Why a grid and not a library (rtree, H3, scikit-learn's BallTree): the index
+must live inside the snapshot as plain msgspec data, build without native
+dependencies, and answer in a few microseconds from pure Python. A uniform
+grid over latitude/longitude does that when the cell size follows the data.
+
+Query: the smallest circle that can hold the answer is searched first and
+doubled until it holds a store or reaches ``max_km``. For a circle of angular
+radius ``d`` around latitude ``phi`` the exact bounding box is
+``phi +- d`` by ``lambda +- asin(sin d / cos phi)``, or every longitude when a
+pole is inside the circle. Every store within the circle lies in that box, so
+the best store inside the box that is also within the circle is the true
+nearest one: the answer equals brute-force haversine (tests compare them).
+Columns wrap at the antimeridian; rows clamp at the poles.
+
+A second, coarse level (``_COARSE`` x ``_COARSE`` fine cells) is derived when a
+store set is prepared, so wide empty areas cost a handful of lookups.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from threading import Lock
+
+from engine.snapshot import Store, StoreIndex, StoreSet
+
+#: Mean Earth radius (IUGG), km. Haversine with this radius is the reference
+#: distance everywhere in smslink (explain, tests, docs).
+EARTH_RADIUS_KM = 6371.0088
+_KM_PER_DEG = math.pi * EARTH_RADIUS_KM / 180.0
+#: ``StoreIndex.cells`` key = row * _ROW_STRIDE + col (see engine/snapshot/_format.py).
+_ROW_STRIDE = 100_000
+#: Cell sizes tried by ``build_store_index`` when none is given; each divides 360.
+_CELL_CHOICES = (2.0, 1.0, 0.5, 0.25, 0.125, 0.1, 0.05)
+#: Target mean number of stores per occupied cell for the automatic cell size.
+_TARGET_PER_CELL = 4.0
+#: Fine cells per coarse cell side.
+_COARSE = 8
+
+
+def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance in km between two points given in degrees.
+
+    Parameters
+    ----------
+    lat1, lon1, lat2, lon2:
+        Latitudes and longitudes in degrees.
+
+    Returns
+    -------
+    float
+        Distance in km on a sphere of radius ``EARTH_RADIUS_KM``.
+    """
+    p1 = math.radians(lat1)
+    p2 = math.radians(lat2)
+    h = math.sin((p2 - p1) / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(
+        math.radians(lon2 - lon1) / 2
+    ) ** 2
+    return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(h)))
+
+
+def _normalize_cell(cell_deg: float) -> float:
+    # The grid must tile 360 degrees exactly so that columns wrap cleanly at the
+    # antimeridian, and have fewer than _ROW_STRIDE columns.
+    if not (cell_deg > 0 and math.isfinite(cell_deg)):
+        raise ValueError(f"cell_deg must be a positive number, got {cell_deg!r}")
+    ncols = max(1, round(360.0 / cell_deg))
+    if ncols >= _ROW_STRIDE:
+        raise ValueError(f"cell_deg {cell_deg} is too small (at least {360 / (_ROW_STRIDE - 1):.4f})")
+    return 360.0 / ncols
+
+
+def _cell_of(lat: float, lon: float, cell_deg: float, ncols: int, nrows: int) -> tuple[int, int]:
+    row = int((lat + 90.0) // cell_deg)
+    row = 0 if row < 0 else (nrows - 1 if row >= nrows else row)
+    col = int((lon + 180.0) // cell_deg) % ncols
+    return row, col
+
+
+def _grid(stores: Sequence[Store], cell_deg: float) -> dict[int, list[int]]:
+    ncols = round(360.0 / cell_deg)
+    nrows = math.ceil(180.0 / cell_deg - 1e-9)
+    cells: dict[int, list[int]] = {}
+    for i, s in enumerate(stores):
+        row, col = _cell_of(s.lat, s.lon, cell_deg, ncols, nrows)
+        cells.setdefault(row * _ROW_STRIDE + col, []).append(i)
+    return cells
+
+
+def build_store_index(stores: Sequence[Store], cell_deg: float | None = None) -> StoreIndex:
+    """Build the grid index of a store list (compile time).
+
+    Parameters
+    ----------
+    stores:
+        The store list, in the order the snapshot keeps it (indices refer to it).
+    cell_deg:
+        Grid cell size in degrees. ``None`` picks the largest of
+        ``2, 1, 0.5, 0.25, 0.125, 0.1, 0.05`` whose occupied cells hold at most
+        about four stores on average. The value is adjusted so that 360 is a
+        whole number of cells.
+
+    Returns
+    -------
+    StoreIndex
+        ``cells`` maps ``row * 100_000 + col`` to store indices, in store order.
+
+    Raises
+    ------
+    ValueError
+        A store has a latitude outside [-90, 90] or a non-finite coordinate, or
+        ``cell_deg`` is not a usable size.
+    """
+    for s in stores:
+        if not (-90.0 <= s.lat <= 90.0) or not math.isfinite(s.lon):
+            raise ValueError(f"store {s.id!r} has an invalid location ({s.lat}, {s.lon})")
+    if cell_deg is not None:
+        size = _normalize_cell(cell_deg)
+        return StoreIndex(cell_deg=size, cells=_grid(stores, size))
+    chosen = _CELL_CHOICES[-1]
+    cells: dict[int, list[int]] = {}
+    for choice in _CELL_CHOICES:
+        size = _normalize_cell(choice)
+        cells = _grid(stores, size)
+        if not stores or len(stores) / len(cells) <= _TARGET_PER_CELL:
+            chosen = size
+            break
+    else:
+        chosen = _normalize_cell(_CELL_CHOICES[-1])
+    return StoreIndex(cell_deg=chosen, cells=cells)
+
+
+class StoreLocator:
+    """A store set prepared for queries: radians, cosines and a coarse level.
+
+    Built once per snapshot load (``compile_campaign`` does it); ``nearest``
+    is the per-click call.
+    """
+
+    __slots__ = ("_coarse", "_cos", "_lat", "_lon", "cell_deg", "cells", "ncols", "nrows", "storeset")
+
+    def __init__(self, storeset: StoreSet) -> None:
+        self.storeset = storeset
+        idx = storeset.index
+        self.cell_deg = idx.cell_deg
+        self.ncols = round(360.0 / idx.cell_deg)
+        self.nrows = math.ceil(180.0 / idx.cell_deg - 1e-9)
+        self.cells = idx.cells
+        self._lat = [math.radians(s.lat) for s in storeset.stores]
+        self._lon = [math.radians(s.lon) for s in storeset.stores]
+        self._cos = [math.cos(p) for p in self._lat]
+        # coarse key -> [(row, col, store indices)] of the occupied fine cells in it
+        coarse: dict[int, list[tuple[int, int, list[int]]]] = {}
+        for key, members in idx.cells.items():
+            row, col = divmod(key, _ROW_STRIDE)
+            ckey = (row // _COARSE) * _ROW_STRIDE + col // _COARSE
+            coarse.setdefault(ckey, []).append((row, col, members))
+        self._coarse = coarse
+
+    def nearest(self, lat: float, lon: float, max_km: float) -> tuple[int, float] | None:
+        """The nearest store within ``max_km`` of (``lat``, ``lon``): (index, km), or None.
+
+        Ties go to the lower store index.
+        """
+        if not self.cells or not (max_km >= 0) or not (-90.0 <= lat <= 90.0) or not math.isfinite(lon):
+            return None
+        phi = math.radians(lat)
+        lam = math.radians(lon)
+        cos_phi = math.cos(phi)
+        radius = min(max_km, self.cell_deg * _KM_PER_DEG)
+        while True:
+            found = self._search(lat, lon, phi, lam, cos_phi, radius)
+            if found is not None:
+                return found
+            if radius >= max_km:
+                return None
+            radius = min(max_km, radius * 4.0)
+
+    def _search(
+        self, lat: float, lon: float, phi: float, lam: float, cos_phi: float, radius: float
+    ) -> tuple[int, float] | None:
+        d = radius / EARTH_RADIUS_KM  # angular radius, radians
+        if d >= math.pi:
+            d = math.pi
+        cd = self.cell_deg
+        ddeg = math.degrees(d)
+        lat_lo = lat - ddeg
+        lat_hi = lat + ddeg
+        if lat_hi >= 90.0 or lat_lo <= -90.0 or cos_phi <= 0.0:
+            dlon = 180.0  # a pole is inside the circle: every longitude
+        else:
+            s = math.sin(d) / cos_phi
+            dlon = 180.0 if s >= 1.0 else math.degrees(math.asin(s))
+        # a hair of slack so a store on a cell edge is never missed to rounding
+        slack = 1e-9
+        r_lo = max(0, int((lat_lo - slack + 90.0) // cd))
+        r_hi = min(self.nrows - 1, int((lat_hi + slack + 90.0) // cd))
+        ncols = self.ncols
+        if dlon >= 180.0:
+            c_lo, c_hi = 0, ncols - 1
+        else:
+            c_lo = int((lon - dlon - slack + 180.0) // cd)
+            c_hi = int((lon + dlon + slack + 180.0) // cd)
+            if c_hi - c_lo + 1 >= ncols:
+                c_lo, c_hi = 0, ncols - 1
+        # threshold on the haversine term h = sin^2(dist/2R) for the circle
+        h_max = math.sin(min(d, math.pi) / 2) ** 2
+        best_i = -1
+        best_h = h_max
+        lat_r, lon_r, cos_r = self._lat, self._lon, self._cos
+        sin = math.sin
+        for members in self._cells_in(r_lo, r_hi, c_lo, c_hi):
+            for i in members:
+                sp = sin((lat_r[i] - phi) * 0.5)
+                sl = sin((lon_r[i] - lam) * 0.5)
+                h = sp * sp + cos_phi * cos_r[i] * sl * sl
+                if h < best_h or (h == best_h and (best_i < 0 or i < best_i)):
+                    best_h = h
+                    best_i = i
+        if best_i < 0:
+            return None
+        km = 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(best_h)))
+        return best_i, km
+
+    def _cells_in(self, r_lo: int, r_hi: int, c_lo: int, c_hi: int) -> list[list[int]]:
+        ncols = self.ncols
+        nfine = (r_hi - r_lo + 1) * (c_hi - c_lo + 1)
+        cells = self.cells
+        out: list[list[int]] = []
+        if nfine <= 64:
+            get = cells.get
+            for row in range(r_lo, r_hi + 1):
+                base = row * _ROW_STRIDE
+                for c in range(c_lo, c_hi + 1):
+                    m = get(base + c % ncols)
+                    if m is not None:
+                        out.append(m)
+            return out
+        # Wide box: walk occupied coarse cells, then filter their fine cells.
+        if c_hi - c_lo + 1 >= ncols:
+            spans = [(0, ncols - 1)]
+        else:
+            lo, hi = c_lo % ncols, c_hi % ncols
+            spans = [(lo, hi)] if lo <= hi else [(lo, ncols - 1), (0, hi)]
+        cget = self._coarse.get
+        for crow in range(r_lo // _COARSE, r_hi // _COARSE + 1):
+            base = crow * _ROW_STRIDE
+            for lo, hi in spans:
+                for ccol in range(lo // _COARSE, hi // _COARSE + 1):
+                    entries = cget(base + ccol)
+                    if entries is None:
+                        continue
+                    for row, col, members in entries:
+                        if r_lo <= row <= r_hi and lo <= col <= hi:
+                            out.append(members)
+        return out
+
+
+_locators: dict[int, StoreLocator] = {}
+_locators_lock = Lock()
+
+
+def locate(storeset: StoreSet) -> StoreLocator:
+    """The prepared locator of ``storeset`` (cached by identity, a few store sets per process)."""
+    loc = _locators.get(id(storeset))
+    if loc is not None and loc.storeset is storeset:
+        return loc
+    loc = StoreLocator(storeset)
+    with _locators_lock:
+        if len(_locators) >= 16:
+            _locators.clear()
+        _locators[id(storeset)] = loc
+    return loc
+
+
+def nearest_store(storeset: StoreSet, lat: float, lon: float, max_km: float) -> tuple[int, float] | None:
+    """Nearest store of ``storeset`` within ``max_km`` km of a point.
+
+    Parameters
+    ----------
+    storeset:
+        A store set with its index (``build_store_index``).
+    lat, lon:
+        The point, degrees.
+    max_km:
+        Search radius; a store exactly at this distance counts.
+
+    Returns
+    -------
+    tuple[int, float] | None
+        ``(index into storeset.stores, distance km)``, ties to the lower index;
+        None when no store is that close or the point is not a valid location.
+    """
+    return locate(storeset).nearest(lat, lon, max_km)
