@@ -114,7 +114,7 @@ def test_tokens_may_go_once_retention_has_ended(tmp_path, pub):
     # ...but not while it still runs
     other = tmp_path / "other"
     publish(tmp_path / "a.lmdb", other, now=ended - timedelta(days=2))
-    with pytest.raises(PublishError, match="old: 10 issued token.*retention ends 2027-03-14T12:00Z"):
+    with pytest.raises(PublishError, match=r"old: 10 issued token.*retention ends 2027-03-14T12:00Z"):
         publish(b, other, now=ended - timedelta(days=1))
 
 
@@ -201,7 +201,7 @@ def test_rollback_warns_about_tokens_the_older_version_does_not_know(tmp_path, p
 
 
 def test_the_pointer_wins_over_a_stale_state_file(tmp_path, pub):
-    a, b = _publish_series(tmp_path, pub, 2)
+    _, b = _publish_series(tmp_path, pub, 2)
     (pub / "history.json").unlink()
     infos = list_versions(pub)
     assert [i.version for i in infos if i.current] == [b]
