@@ -33,9 +33,11 @@ _KM_PER_DEG = math.pi * EARTH_RADIUS_KM / 180.0
 #: ``StoreIndex.cells`` key = row * _ROW_STRIDE + col (see engine/snapshot/_format.py).
 _ROW_STRIDE = 100_000
 #: Cell sizes tried by ``build_store_index`` when none is given; each divides 360.
-_CELL_CHOICES = (2.0, 1.0, 0.5, 0.25, 0.125, 0.1, 0.05)
-#: Target mean number of stores per occupied cell for the automatic cell size.
-_TARGET_PER_CELL = 4.0
+_CELL_CHOICES = (2.0, 1.0, 0.5, 0.25, 0.125, 0.1, 0.05, 0.025, 0.02)
+#: Target for the automatic cell size: the number of stores sharing a cell with
+#: a typical store (sum of squared occupancies / stores). Store-weighted, so a
+#: few dense cities count as much as the empty countryside around them.
+_TARGET_PER_CELL = 2.0
 #: Fine cells per coarse cell side.
 _COARSE = 8
 
@@ -98,8 +100,8 @@ def build_store_index(stores: Sequence[Store], cell_deg: float | None = None) ->
         The store list, in the order the snapshot keeps it (indices refer to it).
     cell_deg:
         Grid cell size in degrees. ``None`` picks the largest of
-        ``2, 1, 0.5, 0.25, 0.125, 0.1, 0.05`` whose occupied cells hold at most
-        about four stores on average. The value is adjusted so that 360 is a
+        ``2, 1, 0.5, 0.25, 0.125, 0.1, 0.05, 0.025, 0.02`` at which a store
+        shares its cell with about two stores on average (store-weighted). The value is adjusted so that 360 is a
         whole number of cells.
 
     Returns
@@ -124,7 +126,7 @@ def build_store_index(stores: Sequence[Store], cell_deg: float | None = None) ->
     for choice in _CELL_CHOICES:
         size = _normalize_cell(choice)
         cells = _grid(stores, size)
-        if not stores or len(stores) / len(cells) <= _TARGET_PER_CELL:
+        if not stores or sum(len(m) ** 2 for m in cells.values()) / len(stores) <= _TARGET_PER_CELL:
             chosen = size
             break
     else:
@@ -169,7 +171,7 @@ class StoreLocator:
         phi = math.radians(lat)
         lam = math.radians(lon)
         cos_phi = math.cos(phi)
-        radius = min(max_km, self.cell_deg * _KM_PER_DEG)
+        radius = min(max_km, self.cell_deg * _KM_PER_DEG * 0.5)
         while True:
             found = self._search(lat, lon, phi, lam, cos_phi, radius)
             if found is not None:
