@@ -12,6 +12,14 @@ from ._files import (
     stem_of,
 )
 from ._record import LOGGED_HEADERS, SCHEMA_VERSION, VERDICTS, ClickEvent
+from ._writer import (
+    ClickLogWriter,
+    EventIds,
+    WriterOptions,
+    finish_stale_files,
+    truncate_ip,
+    ulid_time_ms,
+)
 
 __all__ = [
     "ACTIVE_SUFFIX",
@@ -22,9 +30,15 @@ __all__ = [
     "SCHEMA_VERSION",
     "VERDICTS",
     "ClickEvent",
+    "ClickLogWriter",
+    "EventIds",
     "LogFile",
+    "WriterOptions",
+    "finish_stale_files",
     "list_log_files",
     "read_events",
     "read_lines",
     "stem_of",
+    "truncate_ip",
+    "ulid_time_ms",
 ]

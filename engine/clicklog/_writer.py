@@ -1,0 +1,306 @@
+"""The rotating click-log writer: one JSON line per answered request, one file per process.
+
+Why not the ``logging`` module or Granian's access log: a click line must be on
+disk *before* the response goes out (invariant 4) and must never be torn. Here a
+line is one ``write(2)`` of complete bytes to an ``O_APPEND`` descriptor, which
+the kernel applies whole even if the process is killed right after; a short
+write (disk full) is cut back with ``ftruncate`` so the file never ends in a
+partial line. Files are named per engine/clicklog/_files.py and rotated by size
+and age; a finished file is renamed from ``.jsonl.active`` to ``.jsonl``
+atomically, so a shipper can take every ``.jsonl`` file without coordination.
+
+A failed write returns False and is counted by the caller: the recipient still
+gets their redirect (docs/operations.md says why).
+
+Also here: the event id (a ULID: sortable by time, unique without coordination)
+and the IP truncation every line uses.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import ipaddress
+import os
+import socket
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from ._files import ACTIVE_SUFFIX, FINISHED_SUFFIX, PREFIX, stem_of
+
+# ---------------------------------------------------------------------- ids
+# ULID (https://github.com/ulid/spec): 48-bit milliseconds + 80 random bits,
+# Crockford base32, 26 characters. Monotonic variant: the random part starts at
+# a random value per process and is incremented, so ids from one process are
+# strictly increasing and cost no system call each.
+_RFC4648 = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+_CROCKFORD = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+_TO_CROCKFORD = bytes.maketrans(_RFC4648, _CROCKFORD)
+_RAND_MASK = (1 << 80) - 1
+
+
+class EventIds:
+    """A monotonic ULID generator for one process (not thread-safe; one per event loop)."""
+
+    __slots__ = ("_last_ms", "_rand")
+
+    def __init__(self) -> None:
+        self._last_ms = 0
+        self._rand = int.from_bytes(os.urandom(10), "big") >> 1  # room to count up
+
+    def new(self, ms: int) -> str:
+        """A new id for an event at ``ms`` (UTC milliseconds)."""
+        if ms < self._last_ms:
+            ms = self._last_ms  # the clock stepped back: keep ids sorted
+        self._last_ms = ms
+        self._rand = (self._rand + 1) & _RAND_MASK
+        value = (ms << 80) | self._rand
+        # 26 base32 characters are 130 bits: two zero bits, then the 128-bit
+        # value. Shifting by 6 makes 136 bits = 17 bytes whose standard base32
+        # starts with exactly those 26 characters.
+        raw = base64.b32encode((value << 6).to_bytes(17, "big"))[:26]
+        return raw.translate(_TO_CROCKFORD).decode()
+
+
+def ulid_time_ms(event_id: str) -> int:
+    """The millisecond timestamp inside a ULID (for tests and readers)."""
+    value = 0
+    for ch in event_id.encode():
+        value = value * 32 + _CROCKFORD.index(ch)
+    return value >> 80
+
+
+# ------------------------------------------------------------- IP truncation
+def truncate_ip(ip: str) -> str:
+    """The network of ``ip``: /24 for IPv4, /48 for IPv6 (IPv4-mapped IPv6 as IPv4).
+
+    Returns "" for anything that is not an IP address (never raises): the log
+    must not carry a value we cannot vouch for.
+    """
+    if ip.count(".") == 3 and ":" not in ip:
+        a, _, rest = ip.partition(".")
+        b, _, rest = rest.partition(".")
+        c, _, d = rest.partition(".")
+        if all(p.isdigit() and len(p) <= 3 and int(p) <= 255 for p in (a, b, c, d)):
+            return f"{int(a)}.{int(b)}.{int(c)}.0/24"
+        return ""
+    try:
+        addr = ipaddress.ip_address(ip.split("%", 1)[0])
+    except ValueError:
+        return ""
+    if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
+        return truncate_ip(str(addr.ipv4_mapped))
+    if isinstance(addr, ipaddress.IPv4Address):
+        return truncate_ip(str(addr))
+    return str(ipaddress.IPv6Network((int(addr) >> 80 << 80, 48)))
+
+
+# ------------------------------------------------------------------- writer
+@dataclass(frozen=True)
+class WriterOptions:
+    """How the click log rotates."""
+
+    max_bytes: int = 64 * 1024 * 1024  # rotate when the active file would exceed this
+    max_age_s: float = 3600.0  # rotate an active file this old at the next write or tick
+    fsync_on_rotate: bool = True  # fsync a file before renaming it finished
+
+
+class ClickLogWriter:
+    """Appends complete lines to ``<folder>/clicks-<start>-<host>-<pid>-<seq>.jsonl.active``.
+
+    One writer per process and one caller thread (the worker's event loop).
+    ``write`` never raises: it returns False when the line could not be
+    written, after making sure the file does not end in a partial line.
+    """
+
+    def __init__(
+        self,
+        folder: str | os.PathLike[str],
+        *,
+        options: WriterOptions | None = None,
+        host: str | None = None,
+        pid: int | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.folder = Path(folder)
+        self.options = options or WriterOptions()
+        self.host = _safe_host(host if host is not None else socket.gethostname())
+        self.pid = os.getpid() if pid is None else pid
+        self._clock = clock
+        self._seq = 0
+        self._fd = -1
+        self._size = 0
+        self._deadline = 0.0
+        self._stem = ""
+        self.lines_written = 0
+        self.lines_lost = 0
+        self.files_finished = 0
+        self.last_error: str | None = None
+        self.folder.mkdir(parents=True, exist_ok=True)
+
+    @property
+    def active_path(self) -> Path | None:
+        """The file being written, or None before the first line / after close."""
+        return self.folder / (self._stem + ACTIVE_SUFFIX) if self._fd >= 0 else None
+
+    def write(self, line: bytes, now: float | None = None) -> bool:
+        """Append one complete line (must end with ``\\n``). True when it is in the file."""
+        if now is None:
+            now = self._clock()
+        rotate = self._fd < 0 or self._size + len(line) > self.options.max_bytes or now >= self._deadline
+        if rotate and not self._rotate(now):
+            self.lines_lost += 1
+            return False
+        try:
+            n = os.write(self._fd, line)
+        except OSError as exc:
+            self._lost(exc)
+            return False
+        if n != len(line):
+            # A short write (ENOSPC part-way): cut it back so no torn line stays.
+            with contextlib.suppress(OSError):
+                os.ftruncate(self._fd, self._size)
+            self._lost(OSError(f"short write ({n} of {len(line)} bytes)"))
+            return False
+        self._size += n
+        self.lines_written += 1
+        return True
+
+    def tick(self, now: float | None = None) -> None:
+        """Rotate an active file that has aged out even if no line arrives (call about once a second)."""
+        if self._fd >= 0 and (now if now is not None else self._clock()) >= self._deadline:
+            self._finish()
+
+    def close(self) -> None:
+        """Finish the active file (rename it ``.jsonl``)."""
+        if self._fd >= 0:
+            self._finish()
+
+    # ----------------------------------------------------------- internals
+    def _lost(self, exc: OSError) -> None:
+        self.lines_lost += 1
+        self.last_error = f"{type(exc).__name__}: {exc}"
+
+    def _rotate(self, now: float) -> bool:
+        if self._fd >= 0:
+            self._finish()
+        self._seq += 1
+        start = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(now))
+        self._stem = f"{PREFIX}{start}-{self.host}-{self.pid}-{self._seq:04d}"
+        try:
+            self._fd = os.open(
+                self.folder / (self._stem + ACTIVE_SUFFIX),
+                os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC,
+                0o640,
+            )
+        except OSError as exc:
+            self._fd = -1
+            self.last_error = f"{type(exc).__name__}: {exc}"
+            return False
+        self._size = 0
+        self._deadline = now + self.options.max_age_s
+        return True
+
+    def _finish(self) -> None:
+        fd, self._fd = self._fd, -1
+        active = self.folder / (self._stem + ACTIVE_SUFFIX)
+        try:
+            if self.options.fsync_on_rotate:
+                os.fsync(fd)
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
+        if self._size == 0:
+            active.unlink(missing_ok=True)  # nothing was written: leave no empty file
+            return
+        try:
+            os.rename(active, self.folder / (self._stem + FINISHED_SUFFIX))
+            self.files_finished += 1
+        except OSError as exc:
+            self.last_error = f"{type(exc).__name__}: {exc}"
+
+
+def _safe_host(host: str) -> str:
+    """A host name safe inside a file name (no dashes: they separate the stem's fields)."""
+    cleaned = "".join(ch if ch.isalnum() or ch == "." else "_" for ch in host)
+    return cleaned[:64] or "host"
+
+
+def finish_stale_files(
+    folder: str | os.PathLike[str],
+    *,
+    host: str | None = None,
+    is_alive: Callable[[int], bool] | None = None,
+) -> list[Path]:
+    """Finish active files left by dead processes of this host (after a crash or kill -9).
+
+    A file is stale when its stem names this host and a pid that is not
+    running. Any trailing partial line is cut off (the writer never leaves
+    one, but a file system may), then the file is renamed ``.jsonl``.
+    Returns the finished paths.
+    """
+    host = _safe_host(host if host is not None else socket.gethostname())
+    alive = is_alive or _pid_alive
+    done: list[Path] = []
+    base = Path(folder)
+    if not base.is_dir():
+        return done
+    for entry in os.scandir(base):
+        if not entry.name.endswith(ACTIVE_SUFFIX):
+            continue
+        stem = stem_of(entry.name)
+        if stem is None:
+            continue
+        parts = stem[len(PREFIX):].split("-")
+        if len(parts) != 4 or parts[1] != host or not parts[2].isdigit():
+            continue
+        if alive(int(parts[2])):
+            continue
+        path = Path(entry.path)
+        _cut_partial_tail(path)
+        dest = base / (stem + FINISHED_SUFFIX)
+        try:
+            if path.stat().st_size == 0:
+                path.unlink()
+                continue
+            os.rename(path, dest)
+        except FileNotFoundError:
+            continue  # another process finished it first
+        done.append(dest)
+    return done
+
+
+def _cut_partial_tail(path: Path) -> None:
+    try:
+        with open(path, "rb+") as fh:
+            size = fh.seek(0, os.SEEK_END)
+            if size == 0:
+                return
+            pos = size
+            while pos > 0:
+                step = min(4096, pos)
+                fh.seek(pos - step)
+                chunk = fh.read(step)
+                nl = chunk.rfind(b"\n")
+                if nl >= 0:
+                    keep = pos - step + nl + 1
+                    if keep != size:
+                        fh.truncate(keep)
+                    return
+                pos -= step
+            fh.truncate(0)
+    except OSError:
+        pass
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

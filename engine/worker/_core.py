@@ -1,0 +1,383 @@
+"""Request -> decision: the whole click path, independent of the HTTP server.
+
+``ClickHandler.handle`` takes what a request says (method, path, Host, headers,
+client address) and the time, and returns the ``Outcome``: status, response
+headers, body, and the click event to log. The Granian app (``_app.py``) and
+``smslink explain`` call exactly this code, so what explain prints is what a
+worker does.
+
+Order on every click: token shape -> lookup -> retention -> Host -> geo ->
+bot verdict -> route (schedule included) -> answer. A failing part degrades
+instead of failing the request: a classifier error leaves the click
+"unjudged", a routing error answers the campaign's default route; both are
+marked in the event's reasons and counted.
+
+Privacy: the event carries the opaque recipient id, never anything else about
+the person; the IP is truncated (/24, /48) before it reaches the event; only
+``LOGGED_HEADERS`` are kept, and Referer only as scheme://host.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+from urllib.parse import quote
+
+import msgspec
+
+from engine.clicklog import LOGGED_HEADERS, ClickEvent, EventIds, truncate_ip
+from engine.snapshot import TOKEN_ALPHABET, Campaign, Snapshot, Template, TokenRecord
+
+from ._pages import gone_page, not_found_page, preview_page, preview_page_parts
+
+try:  # the routing and bots packages land in parallel; both are wired when present
+    from engine.routing import ClickFacts, compile_campaign
+except ImportError:  # pragma: no cover - only before routing lands
+    ClickFacts = compile_campaign = None  # type: ignore[assignment,misc]
+try:
+    from engine.bots import RequestFacts, compile_policy, default_policy
+except ImportError:  # pragma: no cover - only before bots lands
+    RequestFacts = compile_policy = default_policy = None  # type: ignore[assignment,misc]
+
+#: Response headers of every redirect: no caching anywhere (each tap must reach
+#: us to be counted and routed at that moment), and the token must not leak to
+#: the destination in Referer. No cookies, ever.
+REDIRECT_HEADERS: tuple[tuple[str, str], ...] = (
+    ("cache-control", "private, no-store"),
+    ("referrer-policy", "no-referrer"),
+)
+_PAGE_HEADERS: list[tuple[str, str]] = [
+    ("content-type", "text/html; charset=utf-8"),
+    ("cache-control", "private, no-store"),
+    ("referrer-policy", "no-referrer"),
+    ("x-robots-tag", "noindex"),
+    ("x-content-type-options", "nosniff"),
+]
+#: A prefetch is answered with something no browser keeps or shows, so the real
+#: tap still reaches the worker and is counted: Chromium drops a prefetch whose
+#: answer is not 2xx, and no-store keeps every cache out of it.
+PREFETCH_STATUS = 503
+_PREFETCH_HEADERS: list[tuple[str, str]] = [
+    ("cache-control", "no-store"),
+    ("referrer-policy", "no-referrer"),
+]
+_ROBOTS = b"User-agent: *\nDisallow: /\n"
+_ROBOTS_HEADERS = [("content-type", "text/plain"), ("cache-control", "public, max-age=86400")]
+
+_TOKEN_RE = re.compile(f"[{re.escape(TOKEN_ALPHABET)}]{{4,32}}")
+#: Characters a phone's link detector or a person often glues to the end of a
+#: link ("...go.acme.example/Ab3x." at the end of a sentence); none is in the
+#: token alphabet, so cutting them never changes a real token.
+_TRAILING_JUNK = ".,;:!?)]}>'\"/"
+_LOGGED = frozenset(LOGGED_HEADERS)
+_MAX_UA = 512
+_MAX_HEADER = 256
+
+
+class _Headers(Protocol):
+    def get(self, key: str, default: Any = None) -> Any: ...
+
+
+class _Geo(Protocol):
+    def lookup(self, ip: str) -> Any: ...
+
+
+@dataclass(slots=True)
+class Outcome:
+    """What to answer, and what to log."""
+
+    status: int
+    headers: list[tuple[str, str]]
+    body: bytes
+    event: ClickEvent | None  # None only for /robots.txt
+    answer: str  # redirect | preview-page | prefetch | not-found | gone | fallback | robots
+    trace: list[Any] | None = None  # routing's trace steps when asked for (explain)
+    facts: dict[str, Any] = field(default_factory=dict)  # geo, device, ... (explain only)
+
+
+@dataclass(slots=True)
+class _Compiled:
+    """One campaign, prepared once per snapshot open."""
+
+    record: Campaign
+    domains: frozenset[str]
+    route: Any  # routing CompiledCampaign, or None before routing lands
+    classifier: Any  # bots Classifier, or None
+    gone: bytes
+    preview: tuple[str, str]
+
+
+class ClickHandler:
+    """The click path over one open snapshot. Build once per snapshot; call ``handle`` per request.
+
+    Parameters
+    ----------
+    snapshot:
+        The open snapshot; the handler reads tokens from it and never closes it.
+    geo:
+        A ``GeoReader`` (or anything with ``lookup(ip) -> Geo | None``), or None.
+    fallback_url:
+        Where unknown links are redirected instead of the 404 page.
+    worker:
+        ``"<hostname>:<pid>"`` written in every event.
+    ids:
+        The process's event id generator (kept across snapshot swaps).
+    """
+
+    def __init__(
+        self,
+        snapshot: Snapshot,
+        *,
+        geo: _Geo | None = None,
+        fallback_url: str | None = None,
+        worker: str = "",
+        ids: EventIds | None = None,
+    ) -> None:
+        self.snapshot = snapshot
+        self.version = snapshot.meta.version
+        self.geo = geo
+        self.fallback_url = fallback_url
+        self.worker = worker
+        self.ids = ids or EventIds()
+        self.errors = 0  # degraded clicks (classifier or routing raised)
+        classifiers: dict[str, Any] = {}
+        if compile_policy is not None:
+            for pid, pol in snapshot.policies.items():
+                classifiers[pid] = compile_policy(pol)
+            if "default" not in classifiers and default_policy is not None:
+                classifiers["default"] = compile_policy(default_policy())
+        self._orphan_classifier = classifiers.get("default")
+        self.campaigns: list[_Compiled] = []
+        for c in snapshot.campaigns:
+            storeset = snapshot.storesets.get(c.stores.storeset) if c.stores else None
+            preview = c.preview
+            self.campaigns.append(
+                _Compiled(
+                    record=c,
+                    domains=frozenset(d.lower() for d in c.domains),
+                    route=compile_campaign(c, storeset) if compile_campaign is not None else None,
+                    classifier=classifiers.get(c.bot_policy, self._orphan_classifier),
+                    gone=gone_page(c.brand),
+                    preview=preview_page_parts(
+                        preview.title if preview else c.brand,
+                        preview.description if preview else "",
+                        preview.image if preview else None,
+                    ),
+                )
+            )
+        self._not_found = not_found_page()
+
+    # ------------------------------------------------------------------ hot path
+    def handle(
+        self,
+        method: str,
+        path: str,
+        host: str,
+        headers: _Headers | Mapping[str, str],
+        client_ip: str,
+        now: float,
+        *,
+        trace: bool = False,
+    ) -> Outcome:
+        """Decide the answer to one request and build its click event."""
+        ms = int(now * 1000)
+        token = path[1:] if path.startswith("/") else path
+        if token.endswith(tuple(_TRAILING_JUNK)):
+            token = token.rstrip(_TRAILING_JUNK)
+        ua = headers.get("user-agent") or ""
+        if len(ua) > _MAX_UA:
+            ua = ua[:_MAX_UA]
+        logged = _logged_headers(headers)
+        hostname = host.rsplit(":", 1)[0].lower() if host and not host.endswith("]") else host.lower()
+
+        if not _TOKEN_RE.fullmatch(token):
+            if token == "robots.txt":
+                return Outcome(200, _ROBOTS_HEADERS, _ROBOTS, None, "robots")
+            return self._orphan(method, token, hostname, ua, logged, client_ip, ms, "malformed-token")
+        rec = self.snapshot.lookup(token)
+        if rec is None:
+            return self._orphan(method, token, hostname, ua, logged, client_ip, ms, "unknown-token")
+        cc = self.campaigns[rec.campaign]
+        camp = cc.record
+        if camp.retain_until is not None and now >= camp.retain_until:
+            return self._orphan(method, token, hostname, ua, logged, client_ip, ms, "retention-ended")
+        if hostname not in cc.domains:
+            return self._orphan(method, token, hostname, ua, logged, client_ip, ms, "host-mismatch")
+
+        geo = self.geo.lookup(client_ip) if self.geo is not None and client_ip else None
+        since = (now - camp.send_at) if camp.send_at is not None else None
+        verdict, reasons, policy, answer = self._judge(cc, method, ua, logged, client_ip, geo, since)
+        event_id = self.ids.new(ms)
+        d = self._route(cc, rec, now, geo, ua, logged, event_id, trace)
+        if d.status == 410 or d.url is None:
+            answer, status, hdrs, body, dest = "gone", 410, _PAGE_HEADERS, cc.gone, None
+        else:
+            dest = d.url
+            if answer == "preview-page":
+                status, hdrs, body = 200, _PAGE_HEADERS, preview_page(cc.preview, dest)
+            elif answer == "prefetch":
+                status, hdrs, body = PREFETCH_STATUS, _PREFETCH_HEADERS, b""
+            else:
+                answer, status, body = "redirect", 302, b""
+                hdrs = [("location", dest), *REDIRECT_HEADERS]
+        if d.route == "error":
+            reasons = [*reasons, "routing-error"]
+        ev = ClickEvent(
+            id=event_id, ts=ms, kind="click", status=status, answer=answer,
+            verdict=verdict, reasons=reasons, policy=policy, token=token,
+            link="recipient" if rec.recipient else "campaign", campaign=camp.id,
+            recipient=rec.recipient or None, variant=d.variant, route=d.route,
+            store=d.store, store_source=d.store_source, dest=dest,
+            country=geo.country if geo else None, region=geo.region if geo else None,
+            city=geo.city if geo else None, accuracy_km=geo.accuracy_km if geo else None,
+            asn=geo.asn if geo else None, device=d.device, lang=d.lang,
+            since_send_s=round(since, 3) if since is not None else None,
+            method=method, host=hostname, ip=truncate_ip(client_ip) if client_ip else "",
+            ua=ua, headers=logged, snapshot=self.version, worker=self.worker,
+        )
+        out = Outcome(status, hdrs, body, ev, answer)
+        if trace:
+            out.trace = d.trace
+            out.facts = {"geo": geo, "device": d.device, "lang": d.lang, "since_send_s": since}
+        return out
+
+    # ------------------------------------------------------------------ parts
+    def _judge(
+        self, cc: _Compiled, method: str, ua: str, logged: dict[str, str],
+        client_ip: str, geo: Any, since: float | None,
+    ) -> tuple[str, list[str], str | None, str]:
+        cls = cc.classifier
+        if cls is None:
+            return "unjudged", [], None, "redirect"
+        try:
+            # The classifier sees exactly the headers the log keeps, so a
+            # re-judge of the log reaches the verdict the worker reached.
+            v = cls.classify(
+                RequestFacts(method, ua, logged, client_ip or None, geo.asn if geo else None, since)
+            )
+            return v.verdict, list(v.reasons), cls.policy_ref, cls.answer(v.verdict)
+        except Exception:
+            self.errors += 1
+            return "unjudged", ["classifier-error"], cls.policy_ref, "redirect"
+
+    def _route(
+        self, cc: _Compiled, rec: TokenRecord, now: float, geo: Any, ua: str,
+        logged: dict[str, str], click_id: str, trace: bool,
+    ) -> Any:
+        if cc.route is not None:
+            facts = ClickFacts(now, geo, ua, logged.get("accept-language", ""), click_id)
+            try:
+                return cc.route.resolve(rec, facts, trace=trace)
+            except Exception:
+                self.errors += 1
+                d = _fallback_decision(cc.record, rec, now)
+                d.route = "error"
+                return d
+        return _fallback_decision(cc.record, rec, now)
+
+    def _orphan(
+        self, method: str, token: str, host: str, ua: str, logged: dict[str, str],
+        client_ip: str, ms: int, why: str,
+    ) -> Outcome:
+        verdict, reasons, policy = "unjudged", [], None
+        cls = self._orphan_classifier
+        if cls is not None:
+            try:
+                v = cls.classify(RequestFacts(method, ua, logged, client_ip or None, None, None))
+                verdict, reasons, policy = v.verdict, list(v.reasons), cls.policy_ref
+            except Exception:
+                self.errors += 1
+        if self.fallback_url:
+            status, hdrs, body, answer = 302, [("location", self.fallback_url), *REDIRECT_HEADERS], b"", "fallback"
+        else:
+            status, hdrs, body, answer = 404, _PAGE_HEADERS, self._not_found, "not-found"
+        ev = ClickEvent(
+            id=self.ids.new(ms), ts=ms, kind="orphan", status=status, answer=answer,
+            verdict=verdict, reasons=reasons, policy=policy, token=_printable(token[:64]),
+            route=why, dest=self.fallback_url, method=method, host=host,
+            ip=truncate_ip(client_ip) if client_ip else "", ua=ua, headers=logged,
+            snapshot=self.version, worker=self.worker,
+        )
+        return Outcome(status, hdrs, body, ev, answer)
+
+
+# ---------------------------------------------------------------------- helpers
+def _logged_headers(headers: _Headers | Mapping[str, str]) -> dict[str, str]:
+    """The whitelisted request headers, bounded in size; Referer reduced to scheme://host."""
+    out: dict[str, str] = {}
+    for name in LOGGED_HEADERS:
+        value = headers.get(name)
+        if value:
+            if len(value) > _MAX_HEADER:
+                value = value[:_MAX_HEADER]
+            out[name] = value
+    ref = out.get("referer")
+    if ref is not None:
+        out["referer"] = _origin(ref)
+        if not out["referer"]:
+            del out["referer"]
+    return out
+
+
+def _origin(url: str) -> str:
+    """scheme://host of a URL (userinfo, port, path, query and fragment dropped)."""
+    scheme, sep, rest = url.partition("://")
+    if not sep or not scheme.isalpha():
+        return ""
+    for stop in "/?#":
+        rest = rest.split(stop, 1)[0]
+    host = rest.rsplit("@", 1)[-1]
+    if not host.startswith("["):
+        host = host.split(":", 1)[0]
+    return f"{scheme.lower()}://{host.lower()}" if host else ""
+
+
+def _printable(text: str) -> str:
+    """A logged attempted token: printable characters only (hostile paths are logged, not replayed)."""
+    return text if text.isprintable() else "".join(ch if ch.isprintable() else "?" for ch in text)
+
+
+class _FallbackDecision(msgspec.Struct):
+    """The shape of routing's Decision, for the default-route answer."""
+
+    status: int
+    url: str | None
+    route: str
+    variant: str | None = None
+    store: str | None = None
+    store_source: str | None = None
+    device: str = "unknown"
+    lang: str | None = None
+    trace: list[Any] | None = None
+
+
+def _fallback_decision(c: Campaign, rec: TokenRecord, now: float) -> _FallbackDecision:
+    """Schedule + default route, for when routing is unavailable or raised."""
+    variant = c.variants[rec.variant].name if 0 <= rec.variant < len(c.variants) else None
+    if c.starts_at is not None and now < c.starts_at and c.not_yet_live is not None:
+        return _FallbackDecision(302, _render(c.not_yet_live, c, rec, variant, "not-yet-live"), "not-yet-live", variant)
+    if c.ends_at is not None and now >= c.ends_at:
+        if c.expired is None:
+            return _FallbackDecision(410, None, "expired", variant)
+        return _FallbackDecision(302, _render(c.expired, c, rec, variant, "expired"), "expired", variant)
+    return _FallbackDecision(302, _render(c.default, c, rec, variant, "default"), "default", variant)
+
+
+def _render(t: Template, c: Campaign, rec: TokenRecord, variant: str | None, route: str) -> str:
+    out = [t.literals[0]]
+    for slot, lit in zip(t.slots, t.literals[1:], strict=False):
+        value = ""
+        if slot == "variant":
+            value = variant or ""
+        elif slot == "route":
+            value = route
+        elif slot.startswith("attr."):
+            name = slot[5:]
+            if name in c.attr_names:
+                i = c.attr_names.index(name)
+                value = rec.attrs[i] if i < len(rec.attrs) else ""
+        out.append(quote(value, safe=""))
+        out.append(lit)
+    return "".join(out)
