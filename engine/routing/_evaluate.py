@@ -1,0 +1,480 @@
+"""Click-time routing: a campaign compiled once per snapshot load, resolved per click.
+
+``compile_campaign`` turns a snapshot ``Campaign`` into plain Python objects
+(condition objects, template parts, zone clocks, a store locator); ``resolve``
+walks the rules in order, first match wins, and fills the destination's slots.
+Facts are computed lazily and at most once per click (device, language, local
+time, chosen store, variant), so a rule that does not ask for a fact does not
+pay for it.
+
+The same ``resolve`` serves the worker and ``smslink explain``: with
+``trace=True`` it also records, for every rule tried, whether it matched and
+the facts each condition used.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import lru_cache
+from urllib.parse import quote
+
+from engine.snapshot import Campaign, Rule, Store, StoreSet, Template, TokenRecord
+
+from ._clock import LocalClock, clock_for, open_at
+from ._conditions import _Cond, compile_condition, hhmm, needs_store
+from ._facts import ClickFacts, classify_device, primary_language
+from ._stores import StoreLocator, locate
+from ._variants import cumulative_weights, pick_arm, variant_point
+
+#: Distinct click locations whose nearest store is remembered per campaign.
+#: A geolocation database has a bounded set of distinct points (city centroids),
+#: so repeated clicks from one place cost one dictionary lookup.
+NEAREST_CACHE_SIZE = 65536
+
+
+@dataclass(frozen=True, slots=True)
+class TraceStep:
+    """One step of a decision, for explain and tests.
+
+    ``kind`` is ``schedule``, ``store``, ``variant``, ``rule`` or ``default``;
+    ``name`` the rule id (or the step's subject); ``reasons`` one line per fact
+    or condition, each starting with ``+`` (held) or ``-`` (did not hold) for
+    conditions.
+    """
+
+    kind: str
+    name: str
+    matched: bool
+    reasons: tuple[str, ...] = ()
+    line: int = 0
+
+
+@dataclass(slots=True)
+class Decision:
+    """Where a click goes, and why."""
+
+    status: int  # 302, or 410 when expired with no expired destination
+    url: str | None
+    route: str  # rule id | "default" | "not-yet-live" | "expired"
+    variant: str | None  # arm name when the campaign has variants
+    store: str | None  # chosen store id when the campaign has a store policy and one was found
+    store_source: str | None  # "home" | "ip"
+    device: str  # ios | android | mobile | desktop | unknown
+    lang: str | None  # preferred language, e.g. "fr-CA"
+    trace: list[TraceStep] | None  # with resolve(trace=True)
+
+
+@lru_cache(maxsize=16384)
+def _q(value: str) -> str:
+    # Slot values are quoted as one URL component: "/" "?" "&" "#" never
+    # change the shape of the destination.
+    return quote(value, safe="")
+
+
+class _CompiledTemplate:
+    """A ``Template`` with its slots resolved to getters; a constant when slot-free."""
+
+    __slots__ = ("const", "parts", "tail", "uses_store")
+
+    def __init__(self, tmpl: Template, attr_names: list[str]) -> None:
+        self.uses_store = any(s.startswith("store.") for s in tmpl.slots)
+        if not tmpl.slots:
+            self.const: str | None = "".join(tmpl.literals)
+            self.parts: list[tuple[str, str, object]] = []
+            self.tail = ""
+            return
+        self.const = None
+        parts = []
+        for lit, slot in zip(tmpl.literals, tmpl.slots, strict=False):
+            kind, _, arg = slot.partition(".")
+            if kind == "attr":
+                parts.append((lit, "attr", attr_names.index(arg) if arg in attr_names else -1))
+            elif kind == "store":
+                parts.append((lit, "store", arg))
+            else:
+                parts.append((lit, kind, None))
+        self.parts = parts
+        self.tail = tmpl.literals[len(tmpl.slots)] if len(tmpl.literals) > len(tmpl.slots) else ""
+
+    def render(self, ev: Evaluation, route: str) -> str:
+        if self.const is not None:
+            return self.const
+        out = []
+        for lit, kind, arg in self.parts:
+            out.append(lit)
+            if kind == "store":
+                store = ev.store_record()
+                if store is None:
+                    continue
+                if arg == "id":
+                    v = store.id
+                elif arg == "name":
+                    v = store.name
+                else:
+                    v = store.fields.get(arg, "")  # type: ignore[arg-type]
+            elif kind == "variant":
+                v = ev.variant() or ""
+            elif kind == "attr":
+                attrs = ev.record.attrs
+                v = attrs[arg] if 0 <= arg < len(attrs) else ""  # type: ignore[operator]
+            elif kind == "route":
+                v = route
+            else:
+                v = ""  # a slot this engine does not know renders empty
+            out.append(_q(v))
+        out.append(self.tail)
+        return "".join(out)
+
+
+class _CompiledRule:
+    __slots__ = ("closed", "conds", "id", "line", "needs_store", "rule", "to")
+
+    def __init__(self, rule: Rule, attr_names: list[str]) -> None:
+        self.rule = rule
+        self.id = rule.id
+        self.line = rule.line
+        self.conds: tuple[_Cond, ...] = tuple(compile_condition(c, attr_names) for c in rule.when)
+        self.to = _CompiledTemplate(rule.to, attr_names)
+        self.closed = _CompiledTemplate(rule.closed, attr_names) if rule.closed is not None else None
+        self.needs_store = self.closed is not None or any(needs_store(c) for c in rule.when)
+
+
+_UNSET = object()
+
+
+class Evaluation:
+    """One click being routed: the facts, computed lazily and at most once."""
+
+    __slots__ = (
+        "_device", "_lang", "_local", "_store", "_variant", "cc", "facts", "record",
+        "store_km", "store_notes", "store_source", "zone_name", "zone_source",
+    )
+
+    def __init__(self, cc: CompiledCampaign, record: TokenRecord, facts: ClickFacts) -> None:
+        self.cc = cc
+        self.record = record
+        self.facts = facts
+        self._device: str | None = None
+        self._lang: object = _UNSET
+        self._local: tuple[int, int] | None = None
+        self._store = -2  # -2: not chosen yet, -1: none
+        self._variant: object = _UNSET
+        self.store_source: str | None = None
+        self.store_km: float | None = None
+        self.store_notes: list[str] | None = None
+        self.zone_name = ""
+        self.zone_source = ""
+
+    def device(self) -> str:
+        d = self._device
+        if d is None:
+            d = self._device = classify_device(self.facts.user_agent)
+        return d
+
+    def lang(self) -> str | None:
+        v = self._lang
+        if v is _UNSET:
+            v = self._lang = primary_language(self.facts.accept_language)
+        return v  # type: ignore[return-value]
+
+    def variant(self) -> str | None:
+        v = self._variant
+        if v is _UNSET:
+            v = self._variant = self.cc.variant_of(self.record, self.facts)
+        return v  # type: ignore[return-value]
+
+    def store(self) -> int:
+        if self._store == -2:
+            self.cc.choose_store(self)
+        return self._store
+
+    def store_record(self) -> Store | None:
+        i = self.store()
+        return self.cc.stores[i] if i >= 0 else None
+
+    def local(self) -> tuple[int, int]:
+        loc = self._local
+        if loc is None:
+            clock, self.zone_name, self.zone_source = self.cc.zone_for(self)
+            loc = self._local = clock.local(self.facts.now)
+        return loc
+
+    def store_is_open(self) -> bool:
+        store = self.store_record()
+        if store is None:
+            return False
+        minute, weekday = self.cc.store_clock(self._store).local(self.facts.now)
+        return open_at(store.hours, minute, weekday)
+
+    def describe_store(self) -> str:
+        store = self.store_record()
+        if store is None:
+            return "no store chosen (" + "; ".join(self.store_notes or ["no store policy"]) + ")"
+        how = "home store from the audience" if self.store_source == "home" else (
+            f"nearest to the click, {self.store_km:.1f} km" if self.store_km is not None else "nearest to the click"
+        )
+        return f"store {store.id} ({how})"
+
+    def describe_hours(self) -> str:
+        store = self.store_record()
+        if store is None:
+            return "no store"
+        minute, weekday = self.cc.store_clock(self._store).local(self.facts.now)
+        day = ("", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")[weekday]
+        if not store.hours:
+            return "no opening hours known (treated as open)"
+        today = store.hours[weekday - 1] if len(store.hours) == 7 else []
+        spans = ", ".join(f"{hhmm(a)}-{hhmm(b)}" for a, b in today) or "closed"
+        state = "open" if open_at(store.hours, minute, weekday) else "closed"
+        return f"{day} {hhmm(minute)} in {store.timezone or self.cc.campaign.timezone}: {state} (today {spans})"
+
+
+class CompiledCampaign:
+    """A campaign ready for clicks. Build with ``compile_campaign``; immutable after."""
+
+    def __init__(self, campaign: Campaign, storeset: StoreSet | None) -> None:
+        self.campaign = campaign
+        attr_names = list(campaign.attr_names)
+        self.rules = [_CompiledRule(r, attr_names) for r in campaign.routes]
+        self.default = _CompiledTemplate(campaign.default, attr_names)
+        self.not_yet_live = (
+            _CompiledTemplate(campaign.not_yet_live, attr_names) if campaign.not_yet_live else None
+        )
+        self.expired = _CompiledTemplate(campaign.expired, attr_names) if campaign.expired else None
+        self.starts_at = campaign.starts_at
+        self.ends_at = campaign.ends_at
+        self.retired = campaign.retired
+        self.policy = campaign.stores if storeset is not None else None
+        self.stores: list[Store] = list(storeset.stores) if storeset is not None and campaign.stores else []
+        self.locator: StoreLocator | None = (
+            locate(storeset) if storeset is not None and campaign.stores else None
+        )
+        self.order = tuple(self.policy.order) if self.policy is not None else ()
+        self._nearest: dict[tuple[float, float], tuple[int, float] | None] = {}
+        self.arms = [a.name for a in campaign.variants]
+        self.bounds = cumulative_weights(campaign.variants)
+        self.experiment = campaign.experiment
+        # zone table: recipient zones, the campaign's own zone
+        self.zone_clocks: list[LocalClock | None] = [clock_for(z) for z in campaign.zones]
+        self.campaign_clock = clock_for(campaign.timezone) or clock_for("UTC")
+        self.has_policy = self.locator is not None
+
+    # ---------------------------------------------------------------- facts
+    def variant_of(self, record: TokenRecord, facts: ClickFacts) -> str | None:
+        if not self.arms:
+            return None
+        if 0 <= record.variant < len(self.arms):
+            return self.arms[record.variant]
+        if not record.recipient:
+            # campaign-level link: split per click, by its random id
+            i = pick_arm(variant_point(facts.click_id, self.experiment), self.bounds)
+            return self.arms[i] if i >= 0 else None
+        return None
+
+    def choose_store(self, ev: Evaluation) -> None:
+        ev._store = -1
+        notes: list[str] | None = [] if ev.store_notes is not None else None
+        policy = self.policy
+        if policy is None or self.locator is None:
+            if notes is not None:
+                notes.append("the campaign has no store list")
+                ev.store_notes = notes
+            return
+        for source in self.order:
+            if source == "home":
+                i = ev.record.store
+                if 0 <= i < len(self.stores):
+                    ev._store, ev.store_source = i, "home"
+                    break
+                if notes is not None:
+                    notes.append("home: the recipient has no home store")
+            elif source == "ip":
+                g = ev.facts.geo
+                if g is None or g.lat is None or g.lon is None:
+                    if notes is not None:
+                        notes.append("ip: no location for this IP")
+                    continue
+                if g.accuracy_km is None or g.accuracy_km > policy.max_accuracy_km:
+                    if notes is not None:
+                        acc = "unknown" if g.accuracy_km is None else f"{g.accuracy_km} km"
+                        notes.append(f"ip: location too vague (accuracy {acc}, allowed {policy.max_accuracy_km:g} km)")
+                    continue
+                key = (g.lat, g.lon)
+                cache = self._nearest
+                if key in cache:
+                    found = cache[key]
+                else:
+                    found = self.locator.nearest(g.lat, g.lon, policy.max_km)
+                    if len(cache) >= NEAREST_CACHE_SIZE:
+                        cache.clear()
+                    cache[key] = found
+                if found is not None:
+                    ev._store, ev.store_km = found
+                    ev.store_source = "ip"
+                    break
+                if notes is not None:
+                    notes.append(f"ip: no store within {policy.max_km:g} km")
+        if notes is not None:
+            ev.store_notes = notes
+
+    def store_clock(self, index: int) -> LocalClock:
+        return clock_for(self.stores[index].timezone) or self.campaign_clock  # type: ignore[return-value]
+
+    def zone_for(self, ev: Evaluation) -> tuple[LocalClock, str, str]:
+        # Precedence: the recipient's zone (audience) > the chosen store's >
+        # the geolocation's > the campaign's. An unknown zone name is skipped.
+        z = ev.record.zone
+        if 0 <= z < len(self.zone_clocks):
+            clock = self.zone_clocks[z]
+            if clock is not None:
+                return clock, self.campaign.zones[z], "recipient"
+        if self.has_policy:
+            store = ev.store_record()
+            if store is not None:
+                clock = clock_for(store.timezone)
+                if clock is not None:
+                    return clock, store.timezone, "store"
+        g = ev.facts.geo
+        if g is not None and g.timezone:
+            clock = clock_for(g.timezone)
+            if clock is not None:
+                return clock, g.timezone, "geolocation"
+        return self.campaign_clock, self.campaign.timezone, "campaign"  # type: ignore[return-value]
+
+    # -------------------------------------------------------------- resolve
+    def resolve(self, record: TokenRecord, facts: ClickFacts, *, trace: bool = False) -> Decision:
+        """Route one click.
+
+        Parameters
+        ----------
+        record:
+            The token's record (its ``campaign`` is this campaign).
+        facts:
+            The click's facts.
+        trace:
+            Also return every step tried and the facts used (explain, tests).
+
+        Returns
+        -------
+        Decision
+            Status, destination and route; never raises for any facts.
+        """
+        ev = Evaluation(self, record, facts)
+        steps: list[TraceStep] | None = [] if trace else None
+        if steps is not None:
+            ev.store_notes = []
+        now = facts.now
+        tmpl: _CompiledTemplate | None
+        if self.retired or (self.ends_at is not None and now >= self.ends_at):
+            route, tmpl = "expired", self.expired
+            if steps is not None:
+                why = "the campaign was removed from config" if self.retired else f"ended at {_iso(self.ends_at)}"
+                steps.append(TraceStep("schedule", "expired", True, (f"{why}; click at {_iso(now)}",)))
+        elif self.starts_at is not None and now < self.starts_at:
+            route, tmpl = "not-yet-live", self.not_yet_live or self.default
+            if steps is not None:
+                steps.append(TraceStep("schedule", "not-yet-live", True, (
+                    f"starts at {_iso(self.starts_at)}; click at {_iso(now)}",
+                    "not-yet-live page" if self.not_yet_live else "no not-yet-live page: the default answers",
+                )))
+        else:
+            if steps is not None:
+                steps.append(TraceStep("schedule", "live", True, (f"click at {_iso(now)}",)))
+            route, tmpl = "default", self.default
+            for rule in self.rules:
+                if steps is None:
+                    for cond in rule.conds:
+                        if not cond.test(ev):
+                            break
+                    else:
+                        if rule.closed is None:
+                            route, tmpl = rule.id, rule.to
+                            break
+                        if ev.store() >= 0:
+                            route = rule.id
+                            tmpl = rule.to if ev.store_is_open() else rule.closed
+                            break
+                else:
+                    matched, chosen = self._trace_rule(rule, ev, steps)
+                    if matched:
+                        route, tmpl = rule.id, chosen
+                        break
+            else:
+                if steps is not None:
+                    steps.append(TraceStep("default", "default", True, ("no rule matched",)))
+        if tmpl is None:
+            url, status = None, 410
+        else:
+            url, status = tmpl.render(ev, route), 302
+        store_id = None
+        if self.has_policy:
+            s = ev.store_record()
+            store_id = s.id if s is not None else None
+        variant = ev.variant()
+        if steps is not None:
+            if self.has_policy:
+                steps.insert(1, TraceStep("store", store_id or "none", store_id is not None, (ev.describe_store(),)))
+            if self.arms:
+                how = "assigned at compile time" if 0 <= record.variant < len(self.arms) else (
+                    "split per click (campaign-level link)" if not record.recipient else "no variant assigned")
+                steps.append(TraceStep("variant", variant or "none", variant is not None, (
+                    f"experiment {self.experiment!r}: {how}",)))
+        return Decision(
+            status=status, url=url, route=route, variant=variant, store=store_id,
+            store_source=ev.store_source if store_id is not None else None,
+            device=ev.device(), lang=ev.lang(), trace=steps,
+        )
+
+    def _trace_rule(
+        self, rule: _CompiledRule, ev: Evaluation, steps: list[TraceStep]
+    ) -> tuple[bool, _CompiledTemplate | None]:
+        reasons = []
+        ok = True
+        for cond in rule.conds:
+            held = cond.test(ev)
+            ok = ok and held
+            reasons.append(("+ " if held else "- ") + cond.why(ev))
+        chosen: _CompiledTemplate | None = rule.to
+        if ok and rule.closed is not None:
+            if ev.store() < 0:
+                ok = False
+                reasons.append("- needs a store for open/closed: " + ev.describe_store())
+            else:
+                is_open = ev.store_is_open()
+                chosen = rule.to if is_open else rule.closed
+                reasons.append(f"+ {ev.describe_store()}: {ev.describe_hours()} -> {'open' if is_open else 'closed'} destination")
+        if not rule.conds and rule.closed is None:
+            reasons.append("+ no conditions")
+        steps.append(TraceStep("rule", rule.id, ok, tuple(reasons), rule.line))
+        return ok, chosen
+
+
+def _iso(t: float | None) -> str:
+    return "never" if t is None else datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def compile_campaign(campaign: Campaign, storeset: StoreSet | None) -> CompiledCampaign:
+    """Prepare a campaign for clicks (once per snapshot load).
+
+    Parameters
+    ----------
+    campaign:
+        The snapshot record.
+    storeset:
+        The store set named by ``campaign.stores`` (None when the campaign has
+        no store policy, or the set is missing: then no store is ever chosen).
+
+    Returns
+    -------
+    CompiledCampaign
+        Its ``resolve(record, facts, trace=False)`` routes one click.
+
+    Raises
+    ------
+    TypeError
+        A condition kind this engine does not know (a newer snapshot).
+    """
+    return CompiledCampaign(campaign, storeset)
+
+
