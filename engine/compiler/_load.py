@@ -53,8 +53,8 @@ def load_config(root: Path) -> LoadedConfig:
     cfg = LoadedConfig(root=root)
     if not (root / CAMPAIGN_DIR).is_dir() and not (root / POLICY_DIR).is_dir():
         cfg.diagnostics.append(Diagnostic(
-            "E109", "error", f"no {CAMPAIGN_DIR}/ or {POLICY_DIR}/ folder here",
-            SourceSpan(CAMPAIGN_DIR), expected="a repository with campaigns/*.yaml and policies/*.yaml",
+            "E109", "error", f"no {CAMPAIGN_DIR}/ or {POLICY_DIR}/ folder in {root}",
+            None, expected="a repository with campaigns/*.yaml and policies/*.yaml",
             hint="run from the repository root or pass --root",
         ))
         return cfg
