@@ -444,7 +444,7 @@ def _message_items(base: Campaign | None, head: Campaign | None, ctx: _Ctx) -> l
     if bm is None or bm.sample != hm.sample or bm.template != hm.template:
         items.append(Item(Mark.ADDED if bm is None else Mark.CHANGED, "message text",
                           bm.sample if bm else None, hm.sample, multiline=True))
-    size_b = f"{bm.encoding}, {_plural(bm.segments, 'segment')}" if bm else None
+    size_b = f"{bm.encoding}, {_plural(bm.segments, 'segment')} (link {bm.link_length} chars)" if bm else None
     size_a = f"{hm.encoding}, {_plural(hm.segments, 'segment')} (link {hm.link_length} chars)"
     risks: list[Risk] = []
     if bm is not None and hm.segments > bm.segments:
@@ -584,9 +584,8 @@ def _campaign_change(base: Campaign | None, head: Campaign | None, ctx: _Ctx,
     if mark is Mark.REMOVED:
         # A removed campaign's tokens keep resolving until its retention ends (invariant 2).
         until = _when_local(base.retain_until, base.timezone) if base and base.retain_until else "forever"
-        sections = [Section("Campaign", [Item(Mark.REMOVED, "campaign",
-                                              f"{base.name if base else ''} ({base.recipients if base else 0:,} recipients)",
-                                              None)]),
+        who = f" ({base.recipients:,} recipients)" if base and base.recipients else ""
+        sections = [Section("Campaign", [Item(Mark.REMOVED, "campaign", f"{base.name if base else ''}{who}", None)]),
                     Section("Links already sent", [Item(Mark.CHANGED, "links resolve", None,
                                                         f"until {until} (the campaign is retired, not deleted)")])]
         routes = len(base.routes) + 1 if base else 0

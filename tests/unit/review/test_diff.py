@@ -103,7 +103,7 @@ def test_message_crossing_a_segment_boundary_and_dropping_opt_out():
     by_label = {i.label: i for i in items(r)}
     assert by_label["message text"].multiline and by_label["message text"].before == MSG.sample
     assert set(by_label["length"].risks) == {Risk.SEGMENTS_UP, Risk.OVER_BUDGET}
-    assert by_label["length"].before == "GSM-7, 1 segment"
+    assert by_label["length"].before == "GSM-7, 1 segment (link 32 chars)"
     assert by_label["length"].after == "GSM-7, 3 segments (link 32 chars)"
     assert by_label["opt-out wording"].risks == (Risk.OPT_OUT_DROPPED,)
 
