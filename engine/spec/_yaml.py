@@ -149,7 +149,7 @@ def load_yaml(path: str, text: str) -> SourceDoc:
         try:
             node = loader.get_single_node()
         except yaml.composer.ComposerError as exc:
-            if "expected a single document" in str(exc.problem):
+            if "expected a single document" in str(exc.context):
                 raise DiagnosticsError(
                     [Diagnostic(
                         "E106", "error", "more than one YAML document in this file",

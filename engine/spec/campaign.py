@@ -7,10 +7,11 @@ test keeps them in step).
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, field_validator
 
 from ._base import SpecModel
 from ._fields import Duration, Host, Id, TimeZone, When, Window, custom_error
@@ -193,12 +194,13 @@ class CampaignSpec(SpecModel):
     bots: Id = Field("default", description="Bot policy id (a `kind: bots` file in policies/).")
     webhooks: list[str] = Field([], description="Webhook endpoint names (from a `kind: webhooks` file) that receive this campaign's clicks.")
 
-    @model_validator(mode="after")
-    def _message_has_link(self) -> CampaignSpec:
-        if "link" not in self.message or "{{" not in self.message:
+    @field_validator("message")
+    @classmethod
+    def _message_has_link(cls, value: str) -> str:
+        if not re.search(r"\{\{-?\s*link\s*-?\}\}", value):
             raise custom_error("E218", "the message has no link", "a message containing {{ link }}",
                                "add {{ link }} where the recipient's link goes")
-        return self
+        return value
 
 
 def day_numbers(days: list[str] | str | None) -> list[int]:
