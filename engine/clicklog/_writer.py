@@ -18,7 +18,6 @@ and the IP truncation every line uses.
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import ipaddress
 import os
@@ -35,33 +34,53 @@ from ._files import ACTIVE_SUFFIX, FINISHED_SUFFIX, PREFIX, stem_of
 # Crockford base32, 26 characters. Monotonic variant: the random part starts at
 # a random value per process and is incremented, so ids from one process are
 # strictly increasing and cost no system call each.
-_RFC4648 = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
 _CROCKFORD = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ"
-_TO_CROCKFORD = bytes.maketrans(_RFC4648, _CROCKFORD)
 _RAND_MASK = (1 << 80) - 1
 
 
-class EventIds:
-    """A monotonic ULID generator for one process (not thread-safe; one per event loop)."""
+_PAIRS = [chr(a) + chr(b) for a in _CROCKFORD for b in _CROCKFORD]  # 10 bits -> 2 characters
 
-    __slots__ = ("_last_ms", "_rand")
+
+def _encode_crockford(value: int, chars: int) -> str:
+    out = []
+    for _ in range(chars):
+        out.append(chr(_CROCKFORD[value & 31]))
+        value >>= 5
+    return "".join(reversed(out))
+
+
+class EventIds:
+    """A monotonic ULID generator for one process (not thread-safe; one per event loop).
+
+    The 26 characters split into the time (10), the high 60 random bits (12)
+    and the low 20 (4); the first two change rarely and are cached, so an id
+    costs two table look-ups.
+    """
+
+    __slots__ = ("_hi", "_hi_s", "_last_ms", "_rand", "_time_s")
 
     def __init__(self) -> None:
-        self._last_ms = 0
+        self._last_ms = -1
+        self._time_s = ""
+        self._hi = -1
+        self._hi_s = ""
         self._rand = int.from_bytes(os.urandom(10), "big") >> 1  # room to count up
 
     def new(self, ms: int) -> str:
         """A new id for an event at ``ms`` (UTC milliseconds)."""
-        if ms < self._last_ms:
-            ms = self._last_ms  # the clock stepped back: keep ids sorted
-        self._last_ms = ms
-        self._rand = (self._rand + 1) & _RAND_MASK
-        value = (ms << 80) | self._rand
-        # 26 base32 characters are 130 bits: two zero bits, then the 128-bit
-        # value. Shifting by 6 makes 136 bits = 17 bytes whose standard base32
-        # starts with exactly those 26 characters.
-        raw = base64.b32encode((value << 6).to_bytes(17, "big"))[:26]
-        return raw.translate(_TO_CROCKFORD).decode()
+        if ms != self._last_ms:
+            if ms < self._last_ms:
+                ms = self._last_ms  # the clock stepped back: keep ids sorted
+            else:
+                self._last_ms = ms
+                self._time_s = _encode_crockford(ms, 10)
+        r = self._rand = (self._rand + 1) & _RAND_MASK
+        hi = r >> 20
+        if hi != self._hi:
+            self._hi = hi
+            self._hi_s = _encode_crockford(hi, 12)
+        lo = r & 0xFFFFF
+        return self._time_s + self._hi_s + _PAIRS[lo >> 10] + _PAIRS[lo & 1023]
 
 
 def ulid_time_ms(event_id: str) -> int:

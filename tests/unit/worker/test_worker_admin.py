@@ -1,0 +1,108 @@
+"""Metrics aggregation and the supervisor's verify/accept/refuse logic, without Granian (issue 3)."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+
+import pytest
+from conftest import TOKENS, campaign
+
+from engine.snapshot import publish_snapshot, write_snapshot
+from engine.worker import ServeError, ServeOptions, Supervisor, resolve_source
+from engine.worker._metrics import (
+    LATENCY_BUCKETS,
+    WorkerMetrics,
+    read_worker_files,
+    render_prometheus,
+)
+
+
+def test_prometheus_text_sums_workers(tmp_path):
+    a, b = WorkerMetrics(pid=11), WorkerMetrics(pid=22)
+    a.observe(302, "human", "redirect", 0.00003)
+    a.observe(302, "human", "redirect", 0.0007)
+    b.observe(302, "human", "redirect", 0.002)
+    b.observe(404, "unjudged", "not-found", 0.00004)
+    b.log_lost = 3
+    a.snapshot_version = b.snapshot_version = "v1"
+    a.dump(tmp_path)
+    b.dump(tmp_path)
+    text = render_prometheus(read_worker_files(tmp_path), {11}, {"reloads_ok": 2, "reloads_failed": 1,
+                                                               "version": "v1", "config_commit": "abc"})
+    assert 'smslink_requests_total{status="302",verdict="human"} 3' in text
+    assert 'smslink_requests_total{status="404",verdict="unjudged"} 1' in text
+    assert "smslink_click_log_write_failures_total 3" in text
+    assert 'smslink_request_duration_seconds_bucket{le="+Inf"} 4' in text
+    assert 'smslink_request_duration_seconds_bucket{le="5e-05"} 2' in text
+    assert 'smslink_snapshot_reloads_total{result="refused"} 1' in text
+    assert 'smslink_snapshot_info{version="v1",config_commit="abc"} 1' in text
+    assert 'smslink_worker_snapshot_info{pid="11",version="v1"} 1' in text
+    assert 'pid="22"' not in text  # dead workers count in totals, not in gauges
+    for ln in text.splitlines():  # every sample line is "name{labels} value"
+        if not ln.startswith("#"):
+            float(ln.rsplit(" ", 1)[1])
+    assert len(LATENCY_BUCKETS) + 1 == text.count("smslink_request_duration_seconds_bucket")
+
+
+def _publish(tmp_path, name, **over):
+    src = tmp_path / name
+    write_snapshot(src, campaigns=[campaign(**over)], tokens=sorted(TOKENS, key=lambda t: t[0]))
+    return publish_snapshot(src, tmp_path / "pub")
+
+
+def _supervisor(tmp_path) -> Supervisor:
+    opts = ServeOptions(snapshot=str(tmp_path / "pub"), logs=str(tmp_path / "clicks"),
+                        run_dir=str(tmp_path / "run"), admin_port=None)
+    return Supervisor(opts, err=io.StringIO())
+
+
+def test_supervisor_accepts_new_and_refuses_corrupt_snapshots(tmp_path):
+    first = _publish(tmp_path, "a.lmdb")
+    sup = _supervisor(tmp_path)
+    sup.prepare()
+    state = json.loads(sup.state_file.read_text())
+    assert state["path"] == str(first)
+    second = _publish(tmp_path, "b.lmdb", brand="Other")
+    sup.check_pointer()
+    assert json.loads(sup.state_file.read_text())["path"] == str(second)
+    assert sup.state.reloads_ok == 1
+
+    # a corrupt file behind the pointer is refused; the state keeps the good one
+    bad = tmp_path / "pub" / "snapshots" / "corrupt.lmdb"
+    data = bytearray(second.read_bytes())
+    i = data.find(b"cust-1001")
+    data[i] = ord("X")
+    bad.write_bytes(bytes(data))
+    os.symlink("snapshots/corrupt.lmdb", tmp_path / "pub" / ".tmp-link")
+    os.replace(tmp_path / "pub" / ".tmp-link", tmp_path / "pub" / "current")
+    sup.check_pointer()
+    assert json.loads(sup.state_file.read_text())["path"] == str(second)
+    assert sup.state.reloads_failed == 1
+    assert sup.state.refused is not None and "checksum" in sup.state.refused["reason"]
+    assert "refused snapshot" in sup.err.getvalue()  # type: ignore[attr-defined]
+    sup.check_pointer()  # the same refused file is not re-verified every tick
+    assert sup.state.reloads_failed == 1
+    status, body = sup.readiness()
+    assert status == 503 and body["reason"] == "no worker is running yet"
+    assert body["refused"]["path"] == str(bad)
+    sup.stop()
+
+
+def test_supervisor_refuses_to_start_on_a_corrupt_snapshot(tmp_path):
+    (tmp_path / "pub").mkdir()
+    (tmp_path / "pub" / "current").write_bytes(b"x" * 10000)
+    with pytest.raises(ServeError, match=r"not a readable snapshot|no meta|not a smslink"):
+        _supervisor(tmp_path).prepare()
+
+
+def test_supervisor_refuses_a_missing_snapshot(tmp_path):
+    with pytest.raises(ServeError, match="smslink compile"):
+        _supervisor(tmp_path).prepare()
+
+
+def test_remote_sources_go_through_one_seam():
+    assert resolve_source("build/current") == "build/current"
+    with pytest.raises(ServeError, match="not supported"):
+        resolve_source("s3://bucket/prefix")
