@@ -1,0 +1,170 @@
+"""DuckDB over the click logs: the ``clicks`` view for ad-hoc SQL, the report's table.
+
+Every line is read strictly: a complete line that does not parse is an error
+that names the file. An active file (``.jsonl.active``) may end in a write in
+progress; the report reads a copy of it cut after its last newline (the same
+rule as engine.clicklog.read_lines: a line is complete only with its ``\\n``).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from engine.clicklog import list_log_files
+
+from . import _sql
+
+#: Called with the fraction (0..1) of a long query done.
+Progress = Callable[[float], None]
+
+
+class ReportError(Exception):
+    """The report cannot be made: missing logs, unreadable files, bad options. The message says why."""
+
+
+@dataclass(frozen=True)
+class LogSet:
+    """The log files a report reads."""
+
+    finished: tuple[str, ...]  # .jsonl and .jsonl.gz
+    active: tuple[str, ...]  # .jsonl.active
+
+    @property
+    def count(self) -> int:
+        return len(self.finished) + len(self.active)
+
+
+def find_logs(logs: str | os.PathLike[str]) -> LogSet:
+    """The click-log files in folder ``logs`` (or ``logs`` itself when it is one file)."""
+    p = Path(logs)
+    if p.is_file():
+        name = str(p)
+        return LogSet((), (name,)) if name.endswith(".active") else LogSet((name,), ())
+    if not p.is_dir():
+        raise ReportError(f"{logs}: no such folder of click logs")
+    files = list_log_files(p)
+    return LogSet(
+        tuple(str(f.path) for f in files if f.finished),
+        tuple(str(f.path) for f in files if not f.finished),
+    )
+
+
+def connect(memory_limit: str = "1200MB", temp_dir: str | None = None) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB that spills to ``temp_dir`` beyond ``memory_limit``."""
+    con = duckdb.connect(config={"preserve_insertion_order": False})
+    con.execute(f"SET memory_limit = '{memory_limit}'")
+    con.execute(f"SET temp_directory = '{temp_dir or tempfile.gettempdir()}'")
+    return con
+
+
+def complete_lines(logs: LogSet, into: str | os.PathLike[str]) -> LogSet:
+    """``logs`` with each active file replaced by a copy in ``into`` that ends at its last newline."""
+    copies = []
+    for i, name in enumerate(logs.active):
+        dest = Path(into) / f"active-{i:04d}.jsonl"
+        with open(name, "rb") as src, open(dest, "wb") as out:
+            size = os.fstat(src.fileno()).st_size
+            data = src.read(size)
+            cut = data.rfind(b"\n") + 1
+            out.write(data[:cut])
+        copies.append(str(dest))
+    return LogSet(logs.finished + tuple(copies), ())
+
+
+def source_sql(logs: LogSet, columns: tuple[str, ...]) -> str:
+    """One SELECT over every finished file of ``logs`` with ``columns``, defaults restored.
+
+    Active files must have gone through ``complete_lines`` first.
+    """
+    if logs.active:
+        raise ValueError("active log files must be cut at their last newline first (complete_lines)")
+    if not logs.finished:
+        return _sql.empty_sql(columns)
+    return _sql.read_json_sql(list(logs.finished), columns)
+
+
+def create_clicks_view(con: duckdb.DuckDBPyConnection, logs: LogSet) -> None:
+    """The ``clicks`` view with every field of the public schema, plus ``at`` (TIMESTAMPTZ).
+
+    ``logs`` must hold finished files only (see ``complete_lines``).
+    """
+    cols = tuple(_sql.COLUMNS)
+    con.execute(
+        f"CREATE OR REPLACE VIEW clicks AS SELECT *, to_timestamp(ts / 1000) AS at FROM ({source_sql(logs, cols)})"
+    )
+
+
+def load_clicks(
+    con: duckdb.DuckDBPyConnection,
+    logs: LogSet,
+    *,
+    columns: tuple[str, ...],
+    since_ms: int | None = None,
+    until_ms: int | None = None,
+    campaigns: tuple[str, ...] = (),
+    progress: Progress | None = None,
+) -> None:
+    """Read the logs once into the ``clicks`` table (the only scan of the JSON).
+
+    ``since_ms``/``until_ms`` bound ``ts`` as [since, until). ``campaigns``
+    keeps those campaigns' clicks; orphan requests (no campaign) are always kept.
+    """
+    where = []
+    if since_ms is not None:
+        where.append(f"ts >= {int(since_ms)}")
+    if until_ms is not None:
+        where.append(f"ts < {int(until_ms)}")
+    if campaigns:
+        ids = ", ".join("'" + c.replace("'", "''") + "'" for c in campaigns)
+        where.append(f"(kind = 'orphan' OR campaign IN ({ids}))")
+    cond = (" WHERE " + " AND ".join(where)) if where else ""
+    sql = f"CREATE OR REPLACE TABLE clicks AS SELECT * FROM ({source_sql(logs, columns)}){cond}"
+    run(con, sql, progress)
+
+
+def run(con: duckdb.DuckDBPyConnection, sql: str, progress: Progress | None = None) -> None:
+    """Execute ``sql``; with ``progress``, report DuckDB's own progress while it runs."""
+    if progress is None:
+        _execute(con, sql)
+        return
+    failure: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            _execute(con, sql)
+        except BaseException as exc:  # re-raised in the caller's thread
+            failure.append(exc)
+
+    t = threading.Thread(target=work, name="smslink-report-scan", daemon=True)
+    t.start()
+    while t.is_alive():
+        t.join(0.2)
+        try:
+            done = con.query_progress()
+        except duckdb.Error:
+            done = -1.0
+        if done >= 0:
+            progress(min(done, 100.0) / 100.0)
+    if failure:
+        raise failure[0]
+    progress(1.0)
+
+
+def _execute(con: duckdb.DuckDBPyConnection, sql: str) -> None:
+    try:
+        con.execute(sql)
+    except duckdb.IOException as exc:
+        raise ReportError(f"cannot read the click logs: {_first_line(exc)}") from exc
+    except duckdb.InvalidInputException as exc:
+        raise ReportError(f"a click-log line does not parse: {_first_line(exc)}") from exc
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

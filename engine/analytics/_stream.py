@@ -1,0 +1,173 @@
+"""Final verdicts before counting: stream re-judging and ``--rejudge POLICY``.
+
+Stream re-judging (``engine.bots.rejudge_stream``) looks at one token's
+clicks together. Calling it on every token of a 10-million-click log would
+cost minutes of Python, so SQL first picks the tokens where a stream rule can
+fire (``_sql.stream_candidates``, built from the same ``StreamRules``
+thresholds); every other click keeps its logged verdict. A property test
+(tests/unit/analytics/test_stream.py) checks that the tokens SQL leaves out
+are exactly ones the stream function would not change.
+
+``--rejudge POLICY`` judges every click again under another policy first
+(per click, in Python: slower, and said so in docs/report.md), then runs the
+same stream step with that policy's network reasons.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import duckdb
+import numpy as np
+
+from engine.bots import Classifier, StreamRules, facts_from_event, rejudge_stream
+from engine.clicklog import ClickEvent
+
+from . import _sql
+
+_BATCH = 50_000
+
+
+@dataclass
+class Moves:
+    """What re-judging changed: clicks per (from, to) verdict."""
+
+    policy: str | None = None  # the --rejudge policy ref, None for stream re-judging only
+    tokens_checked: int = 0  # tokens whose stream was examined in Python
+    clicks_rejudged: int = 0  # clicks judged again by the --rejudge policy
+    moves: Counter[tuple[str, str]] = field(default_factory=Counter)
+
+    @property
+    def clicks_moved(self) -> int:
+        return sum(self.moves.values())
+
+
+def apply_final_verdicts(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    classifier: Classifier | None = None,
+    rules: StreamRules | None = None,
+    columns: tuple[str, ...] = _sql.REPORT_COLUMNS,
+    progress: Callable[[float], None] | None = None,
+) -> Moves:
+    """Rewrite ``clicks.verdict``/``reasons`` to their final values; return what moved."""
+    rules = rules or StreamRules()
+    moves = Moves(policy=classifier.policy_ref if classifier else None)
+    if classifier is not None:
+        _rejudge_each(con, classifier, columns, moves)
+        rules = StreamRules(
+            fetch_before_tap_s=rules.fetch_before_tap_s,
+            burst_window_s=rules.burst_window_s,
+            burst_addresses=rules.burst_addresses,
+            datacenter_reasons=rules.datacenter_reasons | classifier.network_reasons(),
+        )
+    _stream_step(con, rules, columns, moves, progress)
+    return moves
+
+
+def _stream_step(
+    con: duckdb.DuckDBPyConnection,
+    rules: StreamRules,
+    columns: tuple[str, ...],
+    moves: Moves,
+    progress: Callable[[float], None] | None,
+) -> None:
+    con.execute(
+        "CREATE OR REPLACE TABLE stream_tokens AS "
+        + _sql.stream_candidates(
+            fetch_before_tap_s=rules.fetch_before_tap_s,
+            burst_addresses=rules.burst_addresses,
+            datacenter_reasons=sorted(rules.datacenter_reasons),
+        )
+    )
+    n_tokens = int(con.execute("SELECT count(*) FROM stream_tokens").fetchall()[0][0])
+    if n_tokens == 0:
+        return
+    cols = ", ".join(f"c.{c}" for c in columns)
+    cur = con.cursor()
+    cur.execute(
+        f"SELECT c.rowid, {cols} FROM clicks AS c SEMI JOIN stream_tokens AS s ON c.token = s.token "
+        "WHERE c.kind = 'click' AND c.link = 'recipient' ORDER BY c.token, c.ts, c.id"
+    )
+    changes: list[tuple[int, str, str]] = []
+    for done, (rids, events) in enumerate(_token_groups(cur, columns), start=1):
+        verdicts = rejudge_stream(events, None, rules)
+        for rid, e, v in zip(rids, events, verdicts, strict=True):
+            if v.verdict != e.verdict or list(v.reasons) != e.reasons:
+                changes.append((rid, v.verdict, "\x1f".join(v.reasons)))
+                if v.verdict != e.verdict:
+                    moves.moves[(e.verdict, v.verdict)] += 1
+        if progress is not None and done % 20_000 == 0:
+            progress(done / n_tokens)
+    cur.close()
+    moves.tokens_checked += n_tokens
+    _write_changes(con, changes)
+
+
+def _rejudge_each(
+    con: duckdb.DuckDBPyConnection, classifier: Classifier, columns: tuple[str, ...], moves: Moves
+) -> None:
+    cur = con.cursor()
+    cols = ", ".join(columns)
+    cur.execute(f"SELECT rowid, {cols} FROM clicks")
+    changes: list[tuple[int, str, str]] = []
+    n = 0
+    while rows := cur.fetchmany(_BATCH):
+        for row in rows:
+            e = _event(columns, row[1:])
+            v = classifier.classify(facts_from_event(e))
+            n += 1
+            if v.verdict != e.verdict or list(v.reasons) != e.reasons:
+                changes.append((row[0], v.verdict, "\x1f".join(v.reasons)))
+                if v.verdict != e.verdict:
+                    moves.moves[(e.verdict, v.verdict)] += 1
+    cur.close()
+    moves.clicks_rejudged = n
+    _write_changes(con, changes)
+
+
+def _token_groups(
+    cur: duckdb.DuckDBPyConnection, columns: tuple[str, ...]
+) -> Iterator[tuple[list[int], list[ClickEvent]]]:
+    tok_idx = columns.index("token")
+    rids: list[int] = []
+    events: list[ClickEvent] = []
+    current: Any = None
+    while rows := cur.fetchmany(_BATCH):
+        for row in rows:
+            token = row[1 + tok_idx]
+            if token != current and events:
+                yield rids, events
+                rids, events = [], []
+            current = token
+            rids.append(row[0])
+            events.append(_event(columns, row[1:]))
+    if events:
+        yield rids, events
+
+
+def _event(columns: tuple[str, ...], values: tuple[Any, ...]) -> ClickEvent:
+    fields = {c: v for c, v in zip(columns, values, strict=True) if v is not None}
+    return ClickEvent(**fields)
+
+
+def _write_changes(con: duckdb.DuckDBPyConnection, changes: list[tuple[int, str, str]]) -> None:
+    if not changes:
+        return
+    ch = {
+        "rid": np.fromiter((c[0] for c in changes), dtype=np.int64, count=len(changes)),
+        "verdict": np.array([c[1] for c in changes], dtype=object),
+        "reasons": np.array([c[2] for c in changes], dtype=object),
+    }
+    con.register("verdict_changes", ch)
+    try:
+        con.execute(
+            "UPDATE clicks SET verdict = ch.verdict, "
+            "reasons = CASE WHEN ch.reasons = '' THEN []::VARCHAR[] ELSE string_split(ch.reasons, chr(31)) END "
+            "FROM verdict_changes AS ch WHERE clicks.rowid = ch.rid"
+        )
+    finally:
+        con.unregister("verdict_changes")
