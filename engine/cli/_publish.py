@@ -14,7 +14,7 @@ from typing import NoReturn
 import click
 
 from engine.snapshot._io import SnapshotError
-from engine.snapshot._publish import DEFAULT_KEEP, PublishResult
+from engine.snapshot._publish import DEFAULT_KEEP, PublishResult, pull_current
 from engine.snapshot._publish import publish as publish_to
 from engine.snapshot._publish import rollback as rollback_to
 from engine.snapshot._versions import list_versions
@@ -115,3 +115,25 @@ def versions(to: str, fmt: str) -> None:
     for r in rows:
         click.echo("  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip())
     click.echo("* current   ^ previous (what `smslink rollback` restores)")
+
+
+@click.command("pull")
+@click.option("--from", "source", required=True, help=_TO_HELP)
+@click.option("--out", required=True, type=click.Path(dir_okay=False),
+              help="File to write, e.g. build/snapshot.lmdb (compile's default --previous).")
+def pull(source: str, out: str) -> None:
+    """Copy the currently published snapshot to --out, verified.
+
+    Run it before `smslink compile` in CI so the compile keeps every token the
+    published snapshot issued. Nothing published yet is not an error.
+    """
+    try:
+        version = pull_current(source, out)
+    except SnapshotError as exc:
+        _fail(str(exc))
+    except OSError as exc:
+        _fail(f"cannot pull from {source}: {exc.strerror or exc}")
+    if version is None:
+        click.echo(f"nothing is published at {source} yet; compiling from scratch")
+    else:
+        click.echo(f"pulled {version} from {source} to {out}")

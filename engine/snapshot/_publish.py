@@ -331,3 +331,39 @@ def rollback(
         version=version, target=target.describe(), previous=current, warnings=warnings,
         path=target.path_of(version) if isinstance(target, LocalTarget) else None,
     )
+
+
+# -------------------------------------------------------------------------- pull
+def pull_current(source: str | os.PathLike[str] | Target, out: str | os.PathLike[str]) -> str | None:
+    """Copy the snapshot currently published at ``source`` to the file ``out``, verified.
+
+    CI runs this before ``smslink compile`` so the compile keeps every token
+    the published snapshot issued (``--previous``, invariant 2). Returns the
+    version, or None when nothing is published yet (a first deploy).
+
+    Raises
+    ------
+    PublishError
+        The published file is corrupt or missing.
+    """
+    import shutil
+
+    target = source if not isinstance(source, (str, os.PathLike)) else open_target(source)
+    current = target.current()
+    if current is None:
+        return None
+    dest = Path(out)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".pull-", dir=dest.parent) as scratch:
+        path = target.fetch(current, Path(scratch))
+        try:
+            with open_snapshot(path, verify=True) as snap:
+                if snap.meta.version != current:
+                    raise SnapshotError(f"the file holds version {snap.meta.version}")
+        except SnapshotError as exc:
+            raise PublishError(f"{target.describe()}: current version {current} is unusable: {exc}") from exc
+        tmp = Path(scratch) / "pulled.lmdb"
+        shutil.copyfile(path, tmp)
+        os.chmod(tmp, 0o444)
+        os.replace(tmp, dest)
+    return current

@@ -237,3 +237,15 @@ def test_cli_publish_versions_rollback(tmp_path, pub):
     assert res.output.startswith("error: refusing to publish") and "Traceback" not in res.output
     res = runner.invoke(main, ["versions", "--to", str(tmp_path / "empty")])
     assert res.exit_code == 1 and "nothing is published here" in res.output
+
+
+def test_pull_copies_the_current_version_for_the_next_compile(tmp_path, pub):
+    from engine.cli._publish import pull
+    from engine.snapshot._publish import pull_current
+
+    assert pull_current(pub, tmp_path / "build" / "snapshot.lmdb") is None  # first deploy
+    _, b = _publish_series(tmp_path, pub, 2)
+    res = CliRunner().invoke(pull, ["--from", str(pub), "--out", str(tmp_path / "build" / "snapshot.lmdb")])
+    assert res.exit_code == 0 and f"pulled {b}" in res.output
+    with open_snapshot(tmp_path / "build" / "snapshot.lmdb", verify=True) as snap:
+        assert snap.version == b
