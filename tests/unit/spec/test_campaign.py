@@ -59,12 +59,12 @@ def test_errors_point_at_the_value(old: str, new: str, code: str, line: int, hin
 
 
 def test_missing_default_has_its_own_code() -> None:
-    spec, diags = parse(EXAMPLE.replace("default: https://www.acme.example/spring?hero={{ variant }}\n", ""))
+    _spec, diags = parse(EXAMPLE.replace("default: https://www.acme.example/spring?hero={{ variant }}\n", ""))
     assert [d.code for d in diags] == ["E209"]
 
 
 def test_missing_required_field_points_at_parent() -> None:
-    spec, diags = parse(EXAMPLE.replace("  name: spring ", "  nom: spring "))
+    _spec, diags = parse(EXAMPLE.replace("  name: spring ", "  nom: spring "))
     assert sorted(d.code for d in diags) == ["E202", "E203"]
     missing = next(d for d in diags if d.code == "E202")
     assert 'missing required field "name" in "audience"' in missing.summary
@@ -73,7 +73,7 @@ def test_missing_required_field_points_at_parent() -> None:
 
 def test_union_errors_collapse_to_the_matching_branch() -> None:
     text = EXAMPLE.replace("      open: https", "      opn: https")
-    spec, diags = parse(text)
+    _spec, diags = parse(text)
     assert sorted(d.code for d in diags) == ["E202", "E203"]
     assert not any(d.code == "E205" for d in diags)
 
