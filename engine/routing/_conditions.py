@@ -135,14 +135,20 @@ class _Device(_Cond):
 
 
 class _Language(_Cond):
-    __slots__ = ("values",)
+    __slots__ = ("_seen", "values")
 
     def __init__(self, c: Language) -> None:
         self.values = tuple(c.values)
+        self._seen: dict[str | None, bool] = {}  # preferred language -> result
 
     def test(self, ev: Evaluation) -> bool:
         lang = ev.lang()
-        return any(language_matches(lang, v) for v in self.values)
+        hit = self._seen.get(lang)
+        if hit is None:
+            hit = any(language_matches(lang, v) for v in self.values)
+            if len(self._seen) < 4096:
+                self._seen[lang] = hit
+        return hit
 
     def why(self, ev: Evaluation) -> str:
         return f"language in {list(self.values)}: preferred language is {ev.lang() or 'none'}"

@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
+from typing import Any
 from urllib.parse import quote
 
 from engine.snapshot import Campaign, Rule, Store, StoreSet, Template, TokenRecord
@@ -81,11 +82,11 @@ class _CompiledTemplate:
         self.uses_store = any(s.startswith("store.") for s in tmpl.slots)
         if not tmpl.slots:
             self.const: str | None = "".join(tmpl.literals)
-            self.parts: list[tuple[str, str, object]] = []
+            self.parts: list[tuple[str, str, Any]] = []
             self.tail = ""
             return
         self.const = None
-        parts = []
+        parts: list[tuple[str, str, Any]] = []
         for lit, slot in zip(tmpl.literals, tmpl.slots, strict=False):
             kind, _, arg = slot.partition(".")
             if kind == "attr":
@@ -104,25 +105,20 @@ class _CompiledTemplate:
         for lit, kind, arg in self.parts:
             out.append(lit)
             if kind == "store":
-                store = ev.store_record()
-                if store is None:
-                    continue
-                if arg == "id":
-                    v = store.id
-                elif arg == "name":
-                    v = store.name
-                else:
-                    v = store.fields.get(arg, "")  # type: ignore[arg-type]
+                i = ev.store()
+                if i >= 0:
+                    out.append(ev.cc.store_values(i).get(arg, ""))
             elif kind == "variant":
-                v = ev.variant() or ""
+                v = ev.variant()
+                if v is not None:
+                    out.append(_q(v))
             elif kind == "attr":
                 attrs = ev.record.attrs
-                v = attrs[arg] if 0 <= arg < len(attrs) else ""  # type: ignore[operator]
+                if 0 <= arg < len(attrs):
+                    out.append(_q(attrs[arg]))
             elif kind == "route":
-                v = route
-            else:
-                v = ""  # a slot this engine does not know renders empty
-            out.append(_q(v))
+                out.append(_q(route))
+            # a slot this engine does not know renders empty
         out.append(self.tail)
         return "".join(out)
 
@@ -252,6 +248,8 @@ class CompiledCampaign:
         )
         self.order = tuple(self.policy.order) if self.policy is not None else ()
         self._nearest: dict[tuple[float, float], tuple[int, float] | None] = {}
+        self._store_clocks: list[LocalClock | None] = [None] * len(self.stores)
+        self._store_values: list[dict[str, str] | None] = [None] * len(self.stores)
         self.arms = [a.name for a in campaign.variants]
         self.bounds = cumulative_weights(campaign.variants)
         self.experiment = campaign.experiment
@@ -319,7 +317,21 @@ class CompiledCampaign:
             ev.store_notes = notes
 
     def store_clock(self, index: int) -> LocalClock:
-        return clock_for(self.stores[index].timezone) or self.campaign_clock  # type: ignore[return-value]
+        clock = self._store_clocks[index]
+        if clock is None:
+            clock = self._store_clocks[index] = clock_for(self.stores[index].timezone) or self.campaign_clock
+        return clock  # type: ignore[return-value]
+
+    def store_values(self, index: int) -> dict[str, str]:
+        """The store's slot values (id, name, URL fields), URL-quoted once."""
+        vals = self._store_values[index]
+        if vals is None:
+            st = self.stores[index]
+            vals = {k: _q(v) for k, v in st.fields.items()}
+            vals["id"] = _q(st.id)
+            vals["name"] = _q(st.name)
+            self._store_values[index] = vals
+        return vals
 
     def zone_for(self, ev: Evaluation) -> tuple[LocalClock, str, str]:
         # Precedence: the recipient's zone (audience) > the chosen store's >

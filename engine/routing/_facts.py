@@ -55,7 +55,7 @@ def classify_device(user_agent: str) -> str:
     ua = user_agent.lower()
     if not ua.strip():
         return "unknown"
-    if "windows phone" in ua or "iemobile" in ua:
+    if "windows phone" in ua or "iemobile" in ua or "kaios" in ua:
         return "mobile"
     if "iphone" in ua or "ipod" in ua or "ipad" in ua or ("ios " in ua and "like mac os x" in ua):
         return "ios"

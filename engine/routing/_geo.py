@@ -57,7 +57,8 @@ def geo_from_records(city: dict[str, Any] | None, asn: dict[str, Any] | None) ->
         code = _text(subs[0], "iso_code")
         if code and country:
             region = f"{country}-{code}"
-    loc = city.get("location") if isinstance(city.get("location"), dict) else {}
+    raw_loc = city.get("location")
+    loc: dict[str, Any] = raw_loc if isinstance(raw_loc, dict) else {}
     lat, lon = loc.get("latitude"), loc.get("longitude")
     acc = loc.get("accuracy_radius")
     number = asn.get("autonomous_system_number")
