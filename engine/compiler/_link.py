@@ -450,9 +450,9 @@ class _Ctx:
                 self.linker.error("E322", "the date window is empty (after is not before before)", self.doc.span((*loc, "before")))
             out.append(Dates(after=after, before=before))
         for negate, mapping, key in ((False, when.attr, "attr"), (True, when.attr_not, "attr-not")):
-            for name, values in (mapping or {}).items():
+            for name, wanted in (mapping or {}).items():
                 self.check_attr(name, (*loc, key, name))
-                out.append(Attr(name=name, values=_many(values), negate=negate))
+                out.append(Attr(name=name, values=_many(wanted), negate=negate))
         if when.variant:
             if not self.arms:
                 self.linker.error("E319", "a variant condition needs a `variants:` section", self.doc.span((*loc, "variant")))

@@ -174,16 +174,18 @@ def _merge_utm(parts: Parts, utm: dict[str, Parts]) -> Parts:
         return parts
     head, tail = Parts(), Parts()
     in_fragment = False
-    for kind, value in parts.items:
-        if kind == "lit" and not in_fragment and "#" in value:
-            before, _, after = value.partition("#")
+    for kind, text in parts.items:
+        if kind == "lit" and not in_fragment and "#" in text:
+            before, _, after = text.partition("#")
             head.add_literal(before)
             tail.add_literal("#" + after)
             in_fragment = True
-        elif in_fragment:
-            (tail.add_literal(value) if kind == "lit" else tail.items.append((kind, value)))
         else:
-            (head.add_literal(value) if kind == "lit" else head.items.append((kind, value)))
+            target = tail if in_fragment else head
+            if kind == "lit":
+                target.add_literal(text)
+            else:
+                target.items.append((kind, text))
     literal_head = "".join(v for k, v in head.items if k == "lit")
     query = literal_head.partition("?")[2] if "?" in literal_head else None
     present = set(re.findall(r"(?:^|&)([^=&]+)=", query)) if query is not None else set()
@@ -198,6 +200,9 @@ def _merge_utm(parts: Parts, utm: dict[str, Parts]) -> Parts:
             sep = "" if last[0] == "lit" and last[1].endswith(("?", "&")) else "&"
         head.add_literal(f"{sep}{quote(key, safe='')}=")
         for kind, piece in value.items:
-            (head.add_literal(quote(piece, safe="")) if kind == "lit" else head.items.append((kind, piece)))
+            if kind == "lit":
+                head.add_literal(quote(piece, safe=""))
+            else:
+                head.items.append((kind, piece))
     head.add(tail)
     return head

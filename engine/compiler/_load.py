@@ -75,10 +75,10 @@ def load_config(root: Path) -> LoadedConfig:
         if model is None:
             cfg.diagnostics.append(_bad_kind(doc, kind))
             continue
-        spec, problems = parse_spec(doc, model)
+        policy, problems = parse_spec(doc, model)
         cfg.diagnostics.extend(problems)
-        if spec is not None:
-            cfg.policies.append((doc, spec))
+        if policy is not None:
+            cfg.policies.append((doc, policy))
     return cfg
 
 

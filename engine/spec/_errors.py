@@ -52,7 +52,7 @@ def parse_spec(doc: SourceDoc, model: type[M]) -> tuple[M | None, list[Diagnosti
 
 def diagnostics_from_validation(doc: SourceDoc, exc: ValidationError, model: type[BaseModel]) -> list[Diagnostic]:
     """One diagnostic per problem, located in ``doc``."""
-    errors = [(e, _data_loc(doc.data, e["loc"])) for e in exc.errors(include_url=False)]
+    errors: list[tuple[dict[str, Any], Loc]] = [(dict(e), _data_loc(doc.data, e["loc"])) for e in exc.errors(include_url=False)]
     # Union branches: drop "wrong type" errors at a path where another branch
     # has a deeper or different error; keep one type error per path otherwise.
     by_path: dict[Loc, list[dict[str, Any]]] = defaultdict(list)
@@ -149,9 +149,11 @@ def _data_loc(data: Any, loc: tuple[Any, ...]) -> Loc:
     out: list[str | int] = []
     here = data
     for part in loc:
-        if (isinstance(here, dict) and isinstance(part, str) and part in here) or (isinstance(here, list) and isinstance(part, int) and 0 <= part < len(here)):
+        in_dict = isinstance(here, dict) and isinstance(part, str) and part in here
+        in_list = isinstance(here, list) and isinstance(part, int) and 0 <= part < len(here)
+        if in_dict or in_list:
             out.append(part)
-            here = here[part]
+            here = here[part]  # type: ignore[index]
     return tuple(out)
 
 
@@ -168,7 +170,7 @@ def _fields_at(model: type[BaseModel], loc: tuple[Any, ...]) -> dict[str, Any]:
     current: Any = model
     for part in loc:
         candidates = _models_in(current)
-        nxt = None
+        nxt: Any = None
         for m in candidates:
             if isinstance(part, str) and part == m.__name__:
                 nxt = m

@@ -7,8 +7,9 @@ YAML file points at it with ``# yaml-language-server: $schema=../smslink.schema.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Literal
 
+from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from .bots import BotPolicySpec
@@ -27,14 +28,15 @@ def config_schema() -> dict[str, Any]:
     dict
         A schema whose top level is ``anyOf`` campaign / compliance / bots / webhooks.
     """
-    models = [CampaignSpec, ComplianceSpec, BotPolicySpec, WebhooksSpec]
-    refs, schema = models_json_schema([(m, "validation") for m in models], by_alias=True, ref_template="#/$defs/{model}")
+    models: list[type[BaseModel]] = [CampaignSpec, ComplianceSpec, BotPolicySpec, WebhooksSpec]
+    mode: Literal["validation"] = "validation"
+    refs, schema = models_json_schema([(m, mode) for m in models], by_alias=True, ref_template="#/$defs/{model}")
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": SCHEMA_ID,
         "title": "smslink config",
         "description": "A campaign (campaigns/*.yaml) or a policy (policies/*.yaml, chosen by `kind`).",
-        "anyOf": [refs[(m, "validation")] for m in models],
+        "anyOf": [refs[(m, mode)] for m in models],
         "$defs": schema["$defs"],
     }
 

@@ -8,6 +8,7 @@ test keeps them in step).
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from enum import StrEnum
 from typing import Literal
 
@@ -180,7 +181,7 @@ class CampaignSpec(SpecModel):
     brand: str = Field(min_length=1, description="Brand the message is sent as.")
     category: Id | None = Field(None, description="Compliance category (e.g. retail, healthcare, political); the compliance policy may add rules per category.")
     link: LinkSpec = Field(description="Link domains and token length.")
-    schedule: ScheduleSpec = Field(default_factory=ScheduleSpec, description="Live window and retention.")
+    schedule: ScheduleSpec = Field(default_factory=lambda: ScheduleSpec.model_validate({}), description="Live window and retention.")
     audience: AudienceSpec = Field(description="Which audience the campaign is compiled against.")
     message: str = Field(min_length=1, description="SMS text (jinja2); must contain `{{ link }}`.")
     preview: PreviewSpec | None = Field(None, description="Card shown to link-preview fetchers.")
@@ -203,7 +204,7 @@ class CampaignSpec(SpecModel):
         return value
 
 
-def day_numbers(days: list[str] | str | None) -> list[int]:
+def day_numbers(days: Sequence[str] | str | None) -> list[int]:
     """``["mon", "sun"]`` -> [1, 7]; ``"weekdays"`` -> [1..5]; None -> every day."""
     if days is None:
         return [1, 2, 3, 4, 5, 6, 7]
