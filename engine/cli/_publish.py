@@ -137,3 +137,41 @@ def pull(source: str, out: str) -> None:
         click.echo(f"nothing is published at {source} yet; compiling from scratch")
     else:
         click.echo(f"pulled {version} from {source} to {out}")
+
+
+@click.command("mirror")
+@click.option("--from", "source", required=True, help="s3://bucket/prefix that `smslink publish` writes to.")
+@click.option("--to", "to", required=True, type=click.Path(file_okay=False),
+              help="Local publish folder the worker serves (`smslink serve --snapshot DIR`).")
+@click.option("--interval", default=1.0, show_default=True, type=click.FloatRange(min=0.05),
+              help="Seconds between looks at the remote `current` (a conditional GET).")
+@click.option("--once", is_flag=True, help="Sync once and exit (an init container before the worker starts).")
+def mirror(source: str, to: str, interval: float, once: bool) -> None:
+    """Keep --to in step with the snapshot published at --from.
+
+    Downloads a new current version, verifies it, and swaps the local
+    `current` pointer; a worker serving --to reloads by itself. A version that
+    fails verification is refused and the local copy keeps serving.
+    """
+    import time
+
+    from engine.snapshot._s3 import S3Mirror
+
+    if not source.startswith("s3://"):
+        _fail(f"--from {source}: expected s3://bucket/prefix (a local folder needs no mirror)")
+    syncer = S3Mirror(source, to)
+    while True:
+        try:
+            if syncer.sync_once():
+                click.echo(f"now serving {syncer.local_version()} from {source}")
+        except SnapshotError as exc:
+            if once:
+                _fail(str(exc))
+            click.echo(f"warning: {exc}", err=True)
+        except Exception as exc:  # network errors: keep the local copy, try again
+            if once:
+                _fail(f"cannot reach {source}: {exc}")
+            click.echo(f"warning: cannot reach {source}: {exc}", err=True)
+        if once:
+            return
+        time.sleep(interval)

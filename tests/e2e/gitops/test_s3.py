@@ -101,3 +101,16 @@ def test_location_parsing():
     assert S3Location.from_url("s3://b").key("current") == "current"
     with pytest.raises(PublishError, match="expected s3://bucket/prefix"):
         S3Location.from_url("s3:///nobucket")
+
+
+def test_mirror_command_once_for_an_init_container(tmp_path, s3_endpoint):
+    from engine.cli._publish import mirror
+
+    runner = CliRunner()
+    res = runner.invoke(mirror, ["--from", URL, "--to", str(tmp_path / "local"), "--once"])
+    assert res.exit_code == 1 and "nothing is published" in res.output
+    a = publish(_build(tmp_path / "a.lmdb", "https://a.example/"), URL)
+    res = runner.invoke(mirror, ["--from", URL, "--to", str(tmp_path / "local"), "--once"])
+    assert res.exit_code == 0 and f"now serving {a.version}" in res.output
+    res = runner.invoke(mirror, ["--from", str(tmp_path), "--to", str(tmp_path / "local"), "--once"])
+    assert res.exit_code == 1 and "expected s3://" in res.output
