@@ -301,7 +301,7 @@ class _Linker:
             preview = Preview(title=spec.preview.title, description=spec.preview.description, image=spec.preview.image)
         # lints
         lint_in = LintInput(
-            campaign_id=spec.id, message=spec.message, message_span=doc.span(("message",)),
+            campaign_id=spec.id, name=spec.name, message=spec.message, message_span=doc.span(("message",)),
             domains=list(spec.link.domains), domains_span=doc.span(("link", "domains")),
             token_length=spec.link.token_length, brand=spec.brand, attributes=attrs, region=aud.region,
             category=spec.category, category_span=doc.span(("category",)) if spec.category else None,

@@ -91,6 +91,7 @@ class LintInput:
     destinations: list[tuple[SourceSpan, Destination]] = field(default_factory=list)
     utm: list[tuple[SourceSpan, str, str]] = field(default_factory=list)  # span, key, literal text
     preview_image: tuple[SourceSpan, str] | None = None
+    name: str = ""  # the campaign's name (``{{ name }}`` in the message)
 
 
 def sample_link(domains: list[str], token_length: int) -> str:
@@ -98,13 +99,16 @@ def sample_link(domains: list[str], token_length: int) -> str:
     return f"https://{domains[0]}/" + "x" * token_length
 
 
-def render_sample(template: str, link: str, brand: str, attributes: list[str]) -> str:
+def render_sample(template: str, link: str, brand: str, attributes: list[str], *, name: str = "", campaign_id: str = "") -> str:
     """The message with a real-length link and each attribute shown as its name.
 
-    Context (the same names the build renders per recipient): ``link``,
-    ``brand``, ``attr.<name>`` for each declared attribute.
+    Context (the same names the build renders per recipient, engine/compiler/_render.py):
+    ``link``, ``brand``, ``name`` and ``id`` (the campaign's), ``attr.<name>``
+    for each declared attribute.
     """
-    return _message_env.from_string(template).render(link=link, brand=brand, attr={a: a for a in attributes})
+    return _message_env.from_string(template).render(
+        link=link, brand=brand, name=name, id=campaign_id, attr={a: a for a in attributes}
+    )
 
 
 def lint_campaign(inp: LintInput, policy: CompliancePolicy) -> tuple[Message | None, list[Diagnostic]]:
@@ -143,13 +147,13 @@ def lint_campaign(inp: LintInput, policy: CompliancePolicy) -> tuple[Message | N
 def _lint_message(inp: LintInput, policy: CompliancePolicy, banned: tuple[str, ...], out: list[Diagnostic]) -> Message | None:
     link = sample_link(inp.domains, inp.token_length)
     try:
-        sample = render_sample(inp.message, link, inp.brand, inp.attributes)
+        sample = render_sample(inp.message, link, inp.brand, inp.attributes, name=inp.name, campaign_id=inp.campaign_id)
     except jinja2.TemplateSyntaxError as exc:
         out.append(Diagnostic("E328", "error", f"message template error: {exc.message}", inp.message_span))
         return None
     except jinja2.UndefinedError as exc:
         out.append(Diagnostic("E328", "error", f"message template error: {exc.message}", inp.message_span,
-                              expected="{{ link }}, {{ brand }}, {{ attr.<declared attribute> }}"))
+                              expected="{{ link }}, {{ brand }}, {{ name }}, {{ id }}, {{ attr.<declared attribute> }}"))
         return None
     except jinja2.TemplateError as exc:
         out.append(Diagnostic("E328", "error", f"message template error: {exc}", inp.message_span))
