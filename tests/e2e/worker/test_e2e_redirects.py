@@ -81,7 +81,7 @@ def test_unknown_method_is_not_a_server_error(server):
     with socket.create_connection(("127.0.0.1", server.port), timeout=5) as s:
         s.sendall(f"BREW /{token(11)} HTTP/1.1\r\nHost: {HOST}\r\nConnection: close\r\n\r\n".encode())
         status = s.recv(4096).split(b"\r\n", 1)[0]
-    assert status.startswith(b"HTTP/1.1 ") and not status[9:10] == b"5"
+    assert status.startswith(b"HTTP/1.1 ") and status[9:10] != b"5"
 
 
 def test_every_line_parses_and_carries_no_full_ip(server):
