@@ -199,7 +199,7 @@ class _Linker:
         before = len([d for d in self.diagnostics if d.severity == "error"])
         zone = spec.schedule.timezone
         if spec.bots not in policy_ids:
-            self.error("E302", f'unknown bot policy "{spec.bots}"', doc.span(("bots",)) if "bots" in doc.data else doc.span(()),
+            self.error("E302", f'unknown bot policy "{spec.bots}"', doc.span(("bots",)) if "bots" in doc.data else doc.head_span(),
                        expected=f"one of {', '.join(sorted(policy_ids))}" if policy_ids else "a kind: bots file in policies/",
                        hint=did_you_mean(spec.bots, policy_ids) or None)
         for i, name in enumerate(spec.webhooks):

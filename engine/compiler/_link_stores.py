@@ -14,7 +14,6 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-
 from engine.diagnostics import Diagnostic, DiagnosticsError, SourceSpan
 from engine.routing import build_store_index
 from engine.snapshot import Store, StoreSet
@@ -120,7 +119,7 @@ def _yaml_rows(rel: str, text: str, out: LoadedStores) -> list[tuple[dict[str, s
         return []
     items = doc.data.get("stores")
     if not isinstance(items, list):
-        out.diagnostics.append(Diagnostic("E308", "error", 'a YAML store list needs a "stores" list', doc.span(()),
+        out.diagnostics.append(Diagnostic("E308", "error", 'a YAML store list needs a "stores" list', doc.head_span(),
                                           expected="stores: [{id: ..., name: ..., lat: ..., lon: ..., timezone: ...}]"))
         return []
     rows = []

@@ -104,7 +104,7 @@ def _read(root: Path, path: Path, cfg: LoadedConfig) -> SourceDoc | None:
 def _bad_kind(doc: SourceDoc, kind: object) -> Diagnostic:
     kinds = sorted(POLICY_KINDS)
     if kind is None:
-        return Diagnostic("E219", "error", 'a policy file needs a "kind"', doc.span(()),
+        return Diagnostic("E219", "error", 'a policy file needs a "kind"', doc.head_span(),
                           expected=f"kind: one of {', '.join(kinds)}",
                           hint="add `kind: bots`, `kind: compliance` or `kind: webhooks` at the top")
     return Diagnostic("E220", "error", f'unknown policy kind "{kind}"', doc.span(("kind",)),

@@ -87,10 +87,11 @@ def _one(doc: SourceDoc, model: type[BaseModel], err: dict[str, Any], loc: Loc) 
         allowed = _fields_at(model, err["loc"][:-1])
         where = _name(err["loc"][:-1], loc) or "the file"
         if field == "default" and len(err["loc"]) == 1:
-            return Diagnostic("E209", "error", "the campaign has no default route", doc.span(()),
+            return Diagnostic("E209", "error", "the campaign has no default route", doc.head_span(),
                               expected="default: <destination URL>",
                               hint="add `default:`; it answers every click no rule matches")
-        return Diagnostic("E202", "error", f'missing required field "{field}" in {where}', doc.key_span(loc),
+        span = doc.key_span(loc) if loc else doc.head_span()
+        return Diagnostic("E202", "error", f'missing required field "{field}" in {where}', span,
                           expected=_describe(allowed.get(field)) if allowed else None,
                           hint=f"add `{field}:`")
     if kind == "extra_forbidden":

@@ -100,6 +100,11 @@ class SourceDoc:
             loc = loc[:-1]
         return self.values.get((), SourceSpan(self.path, 1, 1))
 
+    def head_span(self) -> SourceSpan:
+        """The first key of the file (where file-level problems are reported)."""
+        firsts = [span for loc, span in self.keys.items() if len(loc) == 1]
+        return min(firsts, key=lambda s: (s.line, s.col)) if firsts else SourceSpan(self.path, 1, 1)
+
     def key_span(self, loc: Loc) -> SourceSpan:
         """The span of the key naming ``loc`` (the value's span for list items)."""
         return self.span(loc, key=True)
