@@ -221,7 +221,8 @@ class _PatternList:
         self._literal_detail: dict[str, str] = {}
         self._regexes: list[tuple[str | None, re.Pattern[str], str]] = []
         for detail, raw in entries:
-            re.compile(raw)  # a bad pattern fails here, naming itself
+            if not _LITERAL.fullmatch(raw):
+                re.compile(raw)  # a bad pattern fails here, naming itself
             folded = _fold_pattern(raw) if ignore_case else raw
             branches = _split_alternatives(folded)
             if any(not b or re.search(r"\(\?[aiLmsux-]+[):]", b) for b in branches):
@@ -300,7 +301,9 @@ def _sends_sec_fetch(ua: str) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class _UAInfo:
-    matches: tuple[tuple[int, str] | None, ...]  # per UA group: (signal index, detail) or None
+    # Per group of consecutive user-agent signals: the first signal that matched,
+    # its full reason code, and the verdict it gives alone (built once per agent).
+    matches: tuple[tuple[_Step, str, Verdict] | None, ...]
     is_browser: bool
     sec_fetch: bool
 
@@ -355,9 +358,9 @@ class _Networks:
 class _Step:
     kind: int
     signal: BotSignal
-    index: int  # position in the policy
     data: Any
     weight: int
+    weak: bool
     exempt: bool  # a strong "human" signal
 
 
@@ -378,9 +381,11 @@ class Classifier:
         self._weak_verdict = policy.weak_verdict
         self._answers = {**DEFAULT_ANSWERS, **policy.answers}
         self._reason_answers: dict[str, str] = {}
-        self._ua_lists: list[tuple[int, _PatternList]] = []  # (step index, list)
+        # Consecutive user-agent signals form one group: one cached look-up per
+        # request, first match in policy order wins (an exemption included).
+        self._ua_groups: list[list[tuple[_Step, _PatternList]]] = []
         steps: list[_Step] = []
-        for i, sig in enumerate(signals):
+        for sig in signals:
             kind = _KINDS.get(sig.kind)
             if kind is None:
                 raise PolicyError(f"unknown signal kind {sig.kind!r}; expected one of {list(_KINDS)}")
@@ -392,9 +397,6 @@ class Classifier:
                 data = frozenset(m.upper() for m in p.get("allow", ["GET"]))
             elif kind == _K_PREFETCH:
                 data = tuple((h.lower(), tuple(t.lower() for t in vals)) for h, vals in p.get("headers", {}).items())
-            elif kind == _K_UA:
-                data = len(self._ua_lists)
-                self._ua_lists.append((len(steps), _compile_list(p)))
             elif kind == _K_SHAPE:
                 data = frozenset(p.get("checks", ()))
             elif kind == _K_REFERER:
@@ -408,10 +410,16 @@ class Classifier:
                 if answer not in ANSWERS:
                     raise PolicyError(f"unknown answer {answer!r} in signal {sig.reason!r}")
                 self._reason_answers[sig.reason] = answer
-            steps.append(
-                _Step(kind, sig, i, data, int(p.get("weight", 1)),
-                      sig.strength == "strong" and sig.verdict == "human")
-            )
+            weak = sig.strength == "weak"
+            step = _Step(kind, sig, data, int(p.get("weight", 1)), weak, not weak and sig.verdict == "human")
+            if kind == _K_UA:
+                plist = _compile_list(p)
+                if steps and steps[-1].kind == _K_UA:
+                    self._ua_groups[-1].append((step, plist))
+                    continue
+                self._ua_groups.append([(step, plist)])
+                step = _Step(_K_UA, sig, len(self._ua_groups) - 1, 1, False, False)
+            steps.append(step)
         for verdict, answer in self._answers.items():
             if answer not in ANSWERS:
                 raise PolicyError(f"unknown answer {answer!r} for verdict {verdict!r}")
@@ -420,16 +428,22 @@ class Classifier:
 
     # -- per user agent (cached) --------------------------------------------
     def _compute_ua_info(self, ua: str) -> _UAInfo:
-        matches: list[tuple[int, str] | None] = []
-        for step_index, plist in self._ua_lists:
-            detail = plist.match(ua)
-            matches.append(None if detail is None else (step_index, detail))
+        matches: list[tuple[_Step, str, Verdict] | None] = []
+        for group in self._ua_groups:
+            found: tuple[_Step, str, Verdict] | None = None
+            for step, plist in group:
+                detail = plist.match(ua)
+                if detail is not None:
+                    reason = f"{step.signal.reason}:{detail}" if detail else step.signal.reason
+                    found = (step, reason, Verdict(step.signal.verdict, (reason,)))
+                    break
+            matches.append(found)
         is_browser = ua.startswith(("Mozilla/", "Opera/"))
         return _UAInfo(tuple(matches), is_browser, is_browser and _sends_sec_fetch(ua))
 
     def network_reasons(self) -> frozenset[str]:
         """Reason codes of this policy's network signals (the stream rules look for them)."""
-        return frozenset(s.signal.reason for s in self._steps if s.kind == _K_NETWORK)
+        return frozenset(step.signal.reason for step in self._steps if step.kind == _K_NETWORK)
 
     def ua_cache_info(self) -> Any:
         """Hits, misses and size of the user-agent cache (for benchmarks and ops)."""
@@ -457,7 +471,6 @@ class Classifier:
         info: _UAInfo | None = None
         for step in self._steps:
             kind = step.kind
-            sig = step.signal
             hit: str | None = None
             if kind == _K_UA:
                 if exempt:
@@ -467,8 +480,20 @@ class Classifier:
                 m = info.matches[step.data]
                 if m is None:
                     continue
-                hit = m[1]
-            elif kind == _K_METHOD:
+                matched, reason, alone = m
+                if matched.weak:
+                    reasons.append(reason)
+                    weak += matched.weight
+                elif matched.exempt:
+                    reasons.append(reason)
+                    exempt = True
+                elif not reasons:
+                    return alone  # the common case: decided by the agent alone, prebuilt
+                else:
+                    reasons.append(reason)
+                    return Verdict(matched.signal.verdict, tuple(reasons))
+                continue
+            if kind == _K_METHOD:
                 method = facts.method.upper()
                 if method in step.data:
                     continue
@@ -492,9 +517,11 @@ class Classifier:
                     continue
                 if info is None:
                     info = self._ua_info(ua)
-                for check in self._shape_failures(step.data, info, headers):
-                    reasons.append(f"{sig.reason}:{check}")
-                    weak += step.weight
+                failed = self._shape_failures(step.data, info, headers)
+                if failed:
+                    r = step.signal.reason
+                    reasons.extend(f"{r}:{check}" for check in failed)
+                    weak += step.weight * len(failed)
                 continue
             elif kind == _K_REFERER:
                 host = _referer_host(headers.get("referer"))
@@ -510,16 +537,14 @@ class Classifier:
                 if s is None or s < 0 or s >= step.data:
                     continue
                 hit = ""
-            reason = f"{sig.reason}:{hit}" if hit else sig.reason
-            if sig.strength == "weak":
-                reasons.append(reason)
+            sig = step.signal
+            reasons.append(f"{sig.reason}:{hit}" if hit else sig.reason)
+            if step.weak:
                 weak += step.weight
-                continue
-            reasons.append(reason)
-            if step.exempt:
+            elif step.exempt:
                 exempt = True
-                continue
-            return Verdict(sig.verdict, tuple(reasons))
+            else:
+                return Verdict(sig.verdict, tuple(reasons))
         if weak >= self._threshold:
             return Verdict(self._weak_verdict, tuple(reasons))
         return Verdict("human", tuple(reasons))
