@@ -293,6 +293,12 @@ class _Linker:
                     break
             rules.append(Rule(id=rule.id, when=conditions, to=to or Template([""]), line=doc.span(loc).line,
                               closed=closed))
+        catch_all = next((r for r, c in zip(spec.routes, conds_per_rule, strict=True) if not c), None)
+        link_warnings: list[Diagnostic] = []
+        if catch_all is not None:
+            link_warnings.append(Diagnostic(
+                "E330", "warning", f'rule "{catch_all.id}" has no conditions, so the default route is never used',
+                doc.span(("default",)), hint=f'make "{catch_all.id}" the default, or give it conditions'))
         default = ctx.destination(spec.default, ("default",))
         not_yet_live = ctx.destination(spec.not_yet_live, ("not-yet-live",)) if spec.not_yet_live else None
         expired = ctx.destination(spec.expired, ("expired",)) if spec.expired else None
@@ -310,6 +316,7 @@ class _Linker:
             preview_image=(doc.span(("preview", "image")), spec.preview.image) if spec.preview and spec.preview.image else None,
         )
         message, found = lint_campaign(lint_in, compliance)
+        found = link_warnings + found
         self.diagnostics.extend(found)
         findings = [Finding(code=d.code, severity=d.severity, message=d.summary) for d in found if d.severity != "error"]
         errors_now = len([d for d in self.diagnostics if d.severity == "error"])

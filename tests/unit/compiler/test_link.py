@@ -191,3 +191,13 @@ def test_compile_destination_reports_template_line() -> None:
     with pytest.raises(TemplateProblem) as info:
         compile_destination("https://a.example/{{ store.slug ", {}, {})
     assert info.value.code == "E323"
+
+
+def test_catch_all_rule_warns_that_default_is_unused(repo: Path) -> None:
+    edit(repo / "campaigns" / "flu-shots.yaml", "when: { device: android }", "when: {}")
+    result = link_config(repo)
+    assert result.plan is not None
+    warnings = [d for d in result.diagnostics if d.severity == "warning"]
+    assert [d.code for d in warnings] == ["E330"]
+    flu = next(c for c in result.plan.campaigns if c.record.id == "flu-shots")
+    assert "E330" in [f.code for f in flu.record.findings]
