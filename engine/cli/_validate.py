@@ -37,7 +37,7 @@ def internal_error(stage: str, exc: BaseException) -> None:
               help="text for people; github for workflow annotations (the text report also goes to stderr and the job summary); json for tools.")
 def validate(root: Path, fmt: str) -> None:
     """Validate campaigns/ and policies/: every error with file:line:col, then a count."""
-    from engine.diagnostics import count_line, render_github, render_json, render_text
+    from engine.diagnostics import render_github, render_json, render_text
 
     stage = "load"
     try:
@@ -59,10 +59,13 @@ def validate(root: Path, fmt: str) -> None:
                     fh.write(f"### smslink validate\n\n```\n{text}```\n")
         else:
             if diagnostics:
-                click.echo(render_text(diagnostics, result.sources, root=root, summary=result.plan is None), nl=False)
+                click.echo(render_text(diagnostics, result.sources, root=root, summary=result.plan is None), nl=result.plan is not None)
             if result.plan is not None:
                 plan = result.plan
-                notes = f" ({count_line(diagnostics)})" if diagnostics else ""
+                warnings = sum(1 for d in diagnostics if d.severity == "warning")
+                infos = len(diagnostics) - warnings
+                extra = [f"{n} {word}{'s' * (n != 1)}" for n, word in ((warnings, "warning"), (infos, "note")) if n]
+                notes = f" ({', '.join(extra)})" if extra else ""
                 click.echo(
                     f"ok: {len(plan.campaigns)} campaign{'s' * (len(plan.campaigns) != 1)}, "
                     f"{len(plan.policies)} bot polic{'ies' if len(plan.policies) != 1 else 'y'}, "

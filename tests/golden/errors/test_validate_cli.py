@@ -23,7 +23,7 @@ def run(*args: str, env: dict[str, str] | None = None):
 def test_valid_repository_exits_0_with_a_summary() -> None:
     result = run("validate", "--root", str(ROOT))
     assert result.exit_code == 0, result.output
-    assert "ok: 2 campaigns, 1 bot policy, 1 webhook endpoint, 1 store list" in result.output
+    assert "ok: 2 campaigns, 1 bot policy, 1 webhook endpoint, 1 store list (1 note)" in result.output
     assert "info E412" in result.output  # notes are shown, not fatal
 
 
