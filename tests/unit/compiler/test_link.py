@@ -201,3 +201,60 @@ def test_catch_all_rule_warns_that_default_is_unused(repo: Path) -> None:
     assert [d.code for d in warnings] == ["E330"]
     flu = next(c for c in result.plan.campaigns if c.record.id == "flu-shots")
     assert "E330" in [f.code for f in flu.record.findings]
+
+
+@pytest.mark.parametrize(
+    ("csv_text", "code", "line"),
+    [
+        ("id,name,latitude,lon,timezone\nnyc,A,40.7,-74.0,America/New_York\n", "E308", 1),
+        ("id,name,lat,lon,timezone\nnyc,A,40.7,-74.0,America/New_York,extra\n", "E308", 2),
+        ("id,name,lat,lon,timezone\nnyc,A,40.7,-74.0,America/New_York\nnyc,B,41.7,-74.0,America/New_York\n", "E312", 3),
+        ("id,name,lat,lon,timezone\n,A,40.7,-74.0,America/New_York\n", "E309", 2),
+        ("id,name,lat,lon,timezone\nnyc,A,40.7,-274.0,America/New_York\n", "E309", 2),
+        ("id,name,lat,lon,timezone\n", "E308", 1),
+    ],
+    ids=["missing column", "extra cell", "duplicate id", "empty id", "longitude out of range", "no stores"],
+)
+def test_store_list_errors(repo: Path, csv_text: str, code: str, line: int) -> None:
+    (repo / "stores" / "acme-stores.csv").write_text(csv_text)
+    errors = link_config(repo).errors
+    assert [(d.code, d.span.path, d.span.line) for d in errors] == [(code, "stores/acme-stores.csv", line)]
+
+
+def test_yaml_store_list(repo: Path) -> None:
+    (repo / "stores" / "shops.yaml").write_text(
+        "stores:\n"
+        "  - { id: nyc, name: Acme SoHo, lat: 40.72, lon: -74.0, timezone: America/New_York, slug: nyc-soho,\n"
+        "      hours: 'mon-sat 09:00-21:00; sun closed' }\n"
+        "  - { id: bos, name: Acme Boston, lat: 42.35, lon: -71.08, timezone: America/New_York, slug: bos }\n"
+    )
+    edit(repo / "campaigns" / "spring-sale.yaml", "list: stores/acme-stores.csv", "list: stores/shops.yaml")
+    plan = load_plan(repo)
+    (storeset,) = plan.storesets
+    assert storeset.id == "shops" and storeset.source == "stores/shops.yaml"
+    assert [s.id for s in storeset.stores] == ["nyc", "bos"]
+    assert storeset.stores[0].fields == {"slug": "nyc-soho"} and storeset.stores[0].hours[6] == []
+    assert storeset.stores[1].hours == []  # no hours: always open
+
+
+def test_yaml_store_list_error_points_into_the_yaml(repo: Path) -> None:
+    (repo / "stores" / "shops.yaml").write_text(
+        "stores:\n  - { id: nyc, name: A, lat: 40.72, lon: -74.0, timezone: Mars/Olympus, slug: a }\n")
+    edit(repo / "campaigns" / "spring-sale.yaml", "list: stores/acme-stores.csv", "list: stores/shops.yaml")
+    (d,) = link_config(repo).errors
+    assert (d.code, d.span.path, d.span.line, d.span.col) == ("E310", "stores/shops.yaml", 2, 59)
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ("to: https://book.riverside-health.example/flu?mode=weekend", "to: https://book.riverside-health.example/{{ store.slug }}"),
+        ("when: { device: android }", "when: { store: open }"),
+        ("to: https://book.riverside-health.example/flu?mode=weekend",
+         "to: { open: 'https://book.riverside-health.example/a', closed: 'https://book.riverside-health.example/b' }"),
+    ],
+    ids=["store field", "store condition", "open/closed destinations"],
+)
+def test_store_use_without_a_store_list(repo: Path, old: str, new: str) -> None:
+    edit(repo / "campaigns" / "flu-shots.yaml", old, new)
+    assert error_codes(repo) == ["E314"]
