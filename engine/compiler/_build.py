@@ -16,14 +16,17 @@ recipient key and entropy source (golden tests inject all three).
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Container, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 import msgspec
 
-from engine.routing import assign_variant
+# The arm of each token is engine.routing's assign_variant; its three steps are
+# used directly so the weights are accumulated once per campaign, not per
+# recipient (test_build checks both give the same arm).
+from engine.routing._variants import cumulative_weights, pick_arm, variant_point
 from engine.snapshot import (
     BotPolicy,
     Campaign,
@@ -37,8 +40,8 @@ from engine.snapshot import (
     write_snapshot,
 )
 
-from ._audience import AudienceError, AudienceStats, RecipientIds, load_suppression, read_audience
-from ._manifest import ManifestError, ManifestWriter, check_location
+from ._audience import AudienceError, AudienceStats, RecipientIds, load_suppression, stream_audience
+from ._manifest import ManifestError, ManifestWriter, check_location, csv_field
 from ._plan import CampaignPlan, Plan
 from ._render import MessageError, MessageRenderer
 from ._tokens import Ledger, RandBytes, TokenMinter
@@ -113,7 +116,7 @@ class BuildResult:
 class _Taken:
     """Every token already issued: this compile's and the previous snapshot's."""
 
-    def __init__(self, issued: dict[str, str], ledger: Ledger) -> None:
+    def __init__(self, issued: dict[str, tuple[int, str]], ledger: Ledger) -> None:
         self._issued = issued
         self._snap = ledger.snapshot
 
@@ -124,18 +127,18 @@ class _Taken:
 
 
 class _Profiles:
-    """Interned (variant, store, zone, attrs, retired) tuples: millions of records share a few."""
+    """Interned (campaign, variant, store, zone, attrs, retired) tuples: millions of records share a few."""
 
     def __init__(self) -> None:
-        self.ids: dict[tuple[int, int, int, tuple[str, ...], bool], int] = {}
-        self.items: list[tuple[int, int, int, list[str], bool]] = []
+        self.ids: dict[tuple[int, int, int, int, tuple[str, ...], bool], int] = {}
+        self.items: list[tuple[int, int, int, int, list[str], bool]] = []
 
-    def id(self, variant: int, store: int, zone: int, attrs: tuple[str, ...], retired: bool) -> int:
-        key = (variant, store, zone, attrs, retired)
+    def id(self, ci: int, variant: int, store: int, zone: int, attrs: tuple[str, ...], retired: bool) -> int:
+        key = (ci, variant, store, zone, attrs, retired)
         pid = self.ids.get(key)
         if pid is None:
             pid = self.ids[key] = len(self.items)
-            self.items.append((variant, store, zone, list(attrs), retired))
+            self.items.append((ci, variant, store, zone, list(attrs), retired))
         return pid
 
 
@@ -237,10 +240,11 @@ class _Builder:
         self.now_s = now_s
         self.suppressed = suppressed
         self.ids = ids
-        self.issued: dict[str, str] = {}  # token -> "campaign,profile,recipient"
+        self.issued: dict[str, tuple[int, str]] = {}  # token -> (profile id, recipient id)
         self.profiles = _Profiles()
         self.minter = TokenMinter(opts.randbytes)
-        self.taken = _Taken(self.issued, ledger)
+        # Without a previous snapshot the issued table alone says what is taken (a C-level lookup).
+        self.taken: Container[str] = _Taken(self.issued, ledger) if ledger.snapshot else self.issued
         self.storesets = {s.id: s for s in plan.storesets}
 
     def _retained(self, c: Campaign) -> bool:
@@ -266,8 +270,8 @@ class _Builder:
             campaigns.append(msgspec.structs.replace(prev.record, retired=True, recipients=0))
             summary = CampaignSummary(id=cid, audience=prev.record.audience, retired=True)
             for token, rec in self.ledger.records(cid):
-                pid = self.profiles.id(rec.variant, rec.store, rec.zone, tuple(rec.attrs), True)
-                self.issued[token] = f"{ci},{pid},{rec.recipient}"
+                pid = self.profiles.id(ci, rec.variant, rec.store, rec.zone, tuple(rec.attrs), True)
+                self.issued[token] = (pid, rec.recipient)
                 if rec.recipient:
                     summary.retired_tokens += 1
             summaries.append(summary)
@@ -304,12 +308,13 @@ class _Builder:
         summary = CampaignSummary(id=rec.id, audience=binding.name)
         summary.stats = AudienceStats(name=binding.name)
         issued, profiles, minter, taken = self.issued, self.profiles, self.minter, self.taken
+        profile_ids = profiles.ids
         length = cp.token_length
 
         campaign_token = prev.record.campaign_token if prev is not None else ""
         if not campaign_token:
             campaign_token = minter.mint(length, taken)
-        issued[campaign_token] = f"{ci},{profiles.id(-1, -1, -1, (), False)},"
+        issued[campaign_token] = (profiles.id(ci, -1, -1, -1, (), False), "")
 
         domain = rec.domains[0]
         base = f"https://{domain}/"
@@ -318,8 +323,9 @@ class _Builder:
         zones: list[str] = []
         zone_pos: dict[str, int] = {}
         arms = list(rec.variants)
-        experiment = rec.experiment or rec.id
+        experiment = rec.experiment
         holdout = [a.holdout for a in arms]
+        bounds = cumulative_weights(arms)
         arm_names = [a.name for a in arms]
         variant_counts = [0] * len(arms)
         # TokenRecord.attrs follows Campaign.attr_names; the audience reads binding.attributes.
@@ -330,8 +336,11 @@ class _Builder:
             cp.message_template, {"brand": rec.brand, "name": rec.name, "id": rec.id}, read_names
         )
         max_seg = self.plan.compliance.max_segments
-        add_row = manifest.add
-        rows = read_audience(
+        render_csv = renderer.render_csv
+        quote_ids = binding.contact_id_column is not None  # keyed hashes never need quotes
+        tails = [f",{csv_field(rec.id)},{csv_field(n)}\n" for n in arm_names] + [f",{csv_field(rec.id)},\n"]
+        lines: list[str] = []
+        rows = stream_audience(
             self.opts.audiences[binding.name],
             binding,
             summary.stats,
@@ -340,24 +349,28 @@ class _Builder:
             store_ids=frozenset(store_pos) if binding.home_store_column else None,
         )
         recipients = new = kept = held = over = ucs2 = longest = 0
-        for r in rows:
-            token = prev_tokens.pop(r.recipient, None)
+        for _row, phone, rid, r_attrs, r_zone, r_store in rows:
+            token = prev_tokens.pop(rid, None) if prev_tokens else None
             if token is None:
                 token = minter.mint(length, taken)
                 new += 1
             else:
                 kept += 1
-            variant = assign_variant(token, experiment, arms) if arms else -1
-            if r.zone is None:
+            variant = pick_arm(variant_point(token, experiment), bounds) if arms else -1
+            if r_zone is None:
                 zi = -1
             else:
-                zi = zone_pos.get(r.zone, -1)
+                zi = zone_pos.get(r_zone, -1)
                 if zi < 0:
-                    zi = zone_pos[r.zone] = len(zones)
-                    zones.append(r.zone)
-            si = store_pos.get(r.store, -1) if r.store is not None else -1
-            attrs = r.attrs if identity else tuple(r.attrs[k] if k >= 0 else "" for k in keep)
-            issued[token] = f"{ci},{profiles.id(variant, si, zi, attrs, False)},{r.recipient}"
+                    zi = zone_pos[r_zone] = len(zones)
+                    zones.append(r_zone)
+            si = store_pos.get(r_store, -1) if r_store is not None else -1
+            attrs = r_attrs if identity else tuple([r_attrs[k] if k >= 0 else "" for k in keep])
+            key = (ci, variant, si, zi, attrs, False)
+            pid = profile_ids.get(key)
+            if pid is None:
+                pid = profiles.id(*key)
+            issued[token] = (pid, rid)
             recipients += 1
             if variant >= 0:
                 variant_counts[variant] += 1
@@ -365,14 +378,20 @@ class _Builder:
                     held += 1
                     continue
             link = base + token
-            text, m = renderer.render(link, r.attrs)
+            text, m = render_csv(link, r_attrs)
             if m.segments > max_seg:
                 over += 1
             if m.encoding == "UCS-2":
                 ucs2 += 1
             if m.segments > longest:
                 longest = m.segments
-            add_row(r.recipient, r.phone, text, link, rec.id, arm_names[variant] if variant >= 0 else "")
+            lines.append(
+                (csv_field(rid) if quote_ids else rid) + "," + phone + "," + text + "," + link + tails[variant]
+            )
+            if len(lines) >= 8192:
+                manifest.add_lines(lines)
+                lines = []
+        manifest.add_lines(lines)
 
         summary.recipients, summary.new_tokens, summary.kept_tokens = recipients, new, kept
         summary.holdout, summary.messaged = held, recipients - held
@@ -433,8 +452,8 @@ class _Builder:
                 vi = new_arms.index(old_arms[prev_rec.variant])
             old_attrs = dict(zip(old.attr_names, prev_rec.attrs, strict=False))
             attrs = tuple(old_attrs.get(n, "") for n in rec.attr_names)
-            pid = self.profiles.id(vi, si, zi, attrs, True)
-            self.issued[token] = f"{ci},{pid},{prev_rec.recipient}"
+            pid = self.profiles.id(ci, vi, si, zi, attrs, True)
+            self.issued[token] = (pid, prev_rec.recipient)
             summary.retired_tokens += 1
 
     def _message(self, cp: CampaignPlan, link: str, attr_names: list[str]) -> Message:
@@ -460,7 +479,7 @@ class _Builder:
         items = self.profiles.items
         issued = self.issued
         for token in sorted(issued):
-            ci, pid, rid = issued[token].split(",", 2)
-            variant, store, zone, attrs, retired = items[int(pid)]
-            yield token, TokenRecord(int(ci), rid, variant, store, zone, attrs, retired)
+            pid, rid = issued[token]
+            ci, variant, store, zone, attrs, retired = items[pid]
+            yield token, TokenRecord(ci, rid, variant, store, zone, attrs, retired)
 

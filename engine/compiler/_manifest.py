@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -19,6 +20,14 @@ from types import TracebackType
 from typing import IO
 
 COLUMNS = ("recipient_id", "phone_e164", "message", "link", "campaign", "variant")
+_NEEDS_QUOTES = re.compile(r'[",\r\n]|^\s|\s$')
+
+
+def csv_field(value: str) -> str:
+    """``value`` as one CSV field (RFC 4180): quoted only when it has to be."""
+    if _NEEDS_QUOTES.search(value):
+        return '"' + value.replace('"', '""') + '"'
+    return value
 
 
 class ManifestError(Exception):
@@ -83,6 +92,14 @@ class ManifestWriter:
     def add(self, recipient: str, phone: str, message: str, link: str, campaign: str, variant: str) -> None:
         self._writer.writerow((recipient, phone, message, link, campaign, variant))
         self.rows += 1
+
+    def add_lines(self, lines: list[str]) -> None:
+        """Append rows already formatted as CSV lines (the build's fast path)."""
+        fh = self._fh
+        if fh is None:
+            raise RuntimeError("manifest already closed")
+        fh.writelines(lines)
+        self.rows += len(lines)
 
     def commit(self) -> Path:
         """Flush, fsync and rename into place; returns the final path."""

@@ -54,6 +54,7 @@ class MessageRenderer:
         self._attr_names = list(attr_names)
         self._cache: dict[tuple[str, ...], tuple[str, ...] | None] = {}
         self._measures: dict[tuple[tuple[str, ...], int], SmsMeasure] = {}
+        self._quoted: dict[tuple[str, ...], tuple[str, ...]] = {}
 
     def _render(self, link: str, attrs: tuple[str, ...]) -> str:
         ctx = {**self._context, "link": link, "attr": dict(zip(self._attr_names, attrs, strict=True))}
@@ -77,6 +78,23 @@ class MessageRenderer:
         if len(self._cache) < _CACHE_LIMIT:
             self._cache[attrs] = parts
         return parts
+
+    def render_csv(self, link: str, attrs: tuple[str, ...]) -> tuple[str, SmsMeasure]:
+        """Like ``render``, but the text comes back as one quoted CSV field (RFC 4180)."""
+        quoted = self._quoted.get(attrs)
+        if quoted is None:
+            parts = self.shape(attrs)
+            if parts is None:
+                text, m = self.render(link, attrs)
+                return '"' + text.replace('"', '""') + '"', m
+            quoted = tuple(p.replace('"', '""') for p in parts)
+            quoted = ('"' + quoted[0], *quoted[1:-1], quoted[-1] + '"')
+            if len(self._quoted) < _CACHE_LIMIT:
+                self._quoted[attrs] = quoted
+        m = self._measures.get((attrs, len(link)))
+        if m is None:
+            _, m = self.render(link, attrs)
+        return link.join(quoted), m
 
     def render(self, link: str, attrs: tuple[str, ...]) -> tuple[str, SmsMeasure]:
         """The message for one recipient and its SMS measure."""

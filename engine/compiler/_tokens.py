@@ -20,6 +20,8 @@ from engine.snapshot import TOKEN_ALPHABET, Campaign, Snapshot, StoreSet, TokenR
 RandBytes = Callable[[int], bytes]
 _BASE = len(TOKEN_ALPHABET)
 _U64 = struct.Struct(">Q")
+_BASE2 = _BASE * _BASE
+_PAIRS = [b + a for a in TOKEN_ALPHABET for b in TOKEN_ALPHABET]  # r -> alphabet[r % 55] + alphabet[r // 55]
 #: Token lengths the minter accepts: 55**4 is already 9 million, 55**11 still fits 64 bits.
 MIN_LENGTH, MAX_LENGTH = 4, 11
 
@@ -36,34 +38,38 @@ class TokenMinter:
 
     def __init__(self, randbytes: RandBytes | None = None, forbidden: Container[str] = ()) -> None:
         self._randbytes = randbytes or secrets.token_bytes
-        self._gens: dict[int, Iterator[int]] = {}
+        self._pools: dict[int, list[str]] = {}
         self.forbidden = forbidden
         self.redraws = 0  # collisions seen (for tests and curiosity)
 
-    def _draws(self, space: int) -> Iterator[int]:
+    def _batch(self, length: int) -> list[str]:
+        """A batch of candidate tokens, in draw order reversed (``pop`` takes the next)."""
+        space = _BASE**length
         # Rejection sampling over 64-bit draws keeps every token equally likely.
         limit = (1 << 64) - ((1 << 64) % space)
-        while True:
-            raw = self._randbytes(8 * 4096)
-            for (v,) in _U64.iter_unpack(raw):
-                if v < limit:
-                    yield v % space
+        values = [v % space for (v,) in _U64.iter_unpack(self._randbytes(8 * 4096)) if v < limit]
+        # Two characters per step, low digits first: a bijection of [0, 55**length).
+        divisors = [_BASE2**k for k in range(length // 2)]
+        pairs = _PAIRS
+        if length % 2:
+            top, alphabet = _BASE2 ** (length // 2), TOKEN_ALPHABET
+            tokens = ["".join([pairs[v // d % _BASE2] for d in divisors]) + alphabet[v // top] for v in values]
+        else:
+            tokens = ["".join([pairs[v // d % _BASE2] for d in divisors]) for v in values]
+        tokens.reverse()
+        return tokens
 
     def mint(self, length: int, taken: Container[str]) -> str:
         """One new token of ``length`` characters, in neither ``taken`` nor ``forbidden``."""
-        if not MIN_LENGTH <= length <= MAX_LENGTH:
-            raise ValueError(f"token length {length} is outside {MIN_LENGTH}..{MAX_LENGTH}")
-        gen = self._gens.get(length)
-        if gen is None:
-            gen = self._gens[length] = self._draws(_BASE**length)
-        alphabet = TOKEN_ALPHABET
+        pool = self._pools.get(length)
+        if pool is None:
+            if not MIN_LENGTH <= length <= MAX_LENGTH:
+                raise ValueError(f"token length {length} is outside {MIN_LENGTH}..{MAX_LENGTH}")
+            pool = self._pools[length] = []
         while True:
-            v = next(gen)
-            chars = []
-            for _ in range(length):
-                v, r = divmod(v, _BASE)
-                chars.append(alphabet[r])
-            token = "".join(chars)
+            if not pool:
+                pool.extend(self._batch(length))
+            token = pool.pop()
             if token in taken or token in self.forbidden:
                 self.redraws += 1
                 continue
