@@ -115,7 +115,7 @@ def render_table(data: dict[str, Any]) -> str:
                            f"-> {verdict} at alpha {t['alpha']}")
             else:
                 out.append("    no test: fewer than two arms with recipients, or no clicks")
-        out.append("  not people (by verdict and first reason):")
+        out.append("  not people (by verdict and deciding reason):")
         out.extend(_table(["verdict", "reason", "clicks"],
                           [[r["verdict"], r["reason"], _fmt(r["clicks"])] for r in c["non_human"]["by_reason"]], "    "))
         for name, dims in (("routes", ["route"]), ("stores", ["store"]), ("regions", ["country", "region"]),

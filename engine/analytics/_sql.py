@@ -145,8 +145,12 @@ WHERE kind = 'click'
 GROUP BY ALL
 """
 
+#: Clicks that were not people, by verdict and deciding reason: the stream
+#: rule's reason when re-judging moved the click, else the first reason.
 NON_HUMAN = """
-SELECT campaign, verdict, coalesce(reasons[1], '(none)') AS reason, count(*) AS clicks
+SELECT campaign, verdict,
+       coalesce(list_filter(reasons, lambda r: starts_with(r, 'stream:'))[1], reasons[1], '(none)') AS reason,
+       count(*) AS clicks
 FROM clicks
 WHERE kind = 'click' AND verdict <> 'human'
 GROUP BY ALL

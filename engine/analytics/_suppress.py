@@ -40,6 +40,12 @@ def suppress(data: dict[str, Any], k: int) -> dict[str, Any]:
                 for key in ("rate", "low", "high", "lift_vs_holdout", "p_vs_holdout"):
                     if key in arm:
                         arm[key] = None
+        if any(a["holdout"] and isinstance(a["clickers"], str) for a in c["variants"]["arms"]):
+            # a lift over a hidden holdout count would give that count away
+            for arm in c["variants"]["arms"]:
+                for key in ("lift_vs_holdout", "p_vs_holdout"):
+                    if key in arm:
+                        arm[key] = None
         ttfc = c["time_to_first_click"]
         for row in ttfc["histogram"]:
             row["clickers"] = suppressed(row["clickers"], k)
