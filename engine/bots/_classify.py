@@ -48,6 +48,8 @@ _KINDS = {
 }
 SIGNAL_KINDS: tuple[str, ...] = tuple(_KINDS)
 
+_HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH", "TRACE", "CONNECT"})
+
 _CHROME = re.compile(r"(?:Chrome|Chromium)/(\d+)")
 _FIREFOX = re.compile(r"Firefox/(\d+)")
 _SAFARI_VERSION = re.compile(r"Version/(\d+)(?:\.(\d+))?")
@@ -497,7 +499,8 @@ class Classifier:
                 method = facts.method.upper()
                 if method in step.data:
                     continue
-                hit = method.lower()
+                # The detail is a closed vocabulary: a client's made-up method never reaches the log.
+                hit = method.lower() if method in _HTTP_METHODS else "other"
             elif kind == _K_PREFETCH:
                 for name, tokens in step.data:
                     value = headers.get(name)
@@ -525,9 +528,12 @@ class Classifier:
                 continue
             elif kind == _K_REFERER:
                 host = _referer_host(headers.get("referer"))
-                if not host or not any(host == h or host.endswith("." + h) for h in step.data):
+                if not host:
                     continue
-                hit = host
+                # The detail is the policy's host, never the client's (sub)domain text.
+                hit = next((h for h in step.data if host == h or host.endswith("." + h)), None)
+                if hit is None:
+                    continue
             elif kind == _K_NETWORK:
                 hit = step.data.match(facts.asn, facts.client_ip)
                 if hit is None:

@@ -125,6 +125,8 @@ CASES: list[tuple[str, str, dict[str, str], dict[str, Any], str, tuple[str, ...]
     ("bot borrowing an app's string", "Mozilla/5.0 (iPhone; CPU iPhone OS 7_0 like Mac OS X) AppleWebKit/537.51.1 (KHTML, like Gecko) Mobile/11A465 Twitter for iPhone BrandVerity/1.0 (http://www.brandverity.com/why-is-brandverity-visiting-me)", CURL, {}, "bot", ("crawler:seo",)),
     ("HEAD from a browser string", IOS_SAFARI_17, SAFARI_IOS, {"method": "HEAD"}, "bot", ("method:head",)),
     ("no user agent", "", CURL, {}, "bot", ("no-user-agent",)),
+    ("a made-up method never reaches the log", IOS_SAFARI_17, SAFARI_IOS, {"method": "X-15555550100"}, "bot", ("method:other",)),
+    ("gateway subdomain reported as the policy's host", IOS_SAFARI_17, {**SAFARI_IOS, "referer": "https://anything-here.urldefense.com"}, {}, "human", ("gateway-referer:urldefense.com",)),
 ]
 
 
