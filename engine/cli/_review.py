@@ -49,8 +49,10 @@ def export_revision(root: Path, rev: str, dest: Path) -> str:
     except ReviewError:
         raise ReviewError(f"{rev!r} is not a git revision of {root} (try `git fetch` or a commit id)") from None
     prefix = _git(root, "rev-parse", "--show-prefix")
+    top = Path(_git(root, "rev-parse", "--show-toplevel"))
     tree = f"{commit}:{prefix}" if prefix else commit
-    data = _git(root, "archive", "--format=tar", tree, binary=True)
+    # From the top level: in a subfolder, git archive would limit itself to that subfolder again.
+    data = _git(top, "archive", "--format=tar", tree, binary=True)
     with tarfile.open(fileobj=io.BytesIO(data)) as tar:
         tar.extractall(dest, filter="data")
     return commit
@@ -77,6 +79,12 @@ def revision_from_plan(plan: Any, label: str) -> Revision:
 
 def load_revision(tree: Path, label: str, commit: str | None) -> tuple[Revision | None, str]:
     """Load and link a config tree; (None, rendered errors) when it does not compile."""
+    plan, errors = load_plan_or_errors(tree, commit)
+    return (revision_from_plan(plan, label) if plan is not None else None), errors
+
+
+def load_plan_or_errors(tree: Path, commit: str | None) -> tuple[Any, str]:
+    """The compiler's Plan for a config tree, or (None, the rendered errors)."""
     from engine.compiler._link import load_plan
     from engine.diagnostics import DiagnosticsError
     from engine.diagnostics import render_text as render_diagnostics
@@ -85,7 +93,58 @@ def load_revision(tree: Path, label: str, commit: str | None) -> tuple[Revision 
         plan = load_plan(tree, config_commit=commit)
     except DiagnosticsError as exc:
         return None, render_diagnostics(exc.diagnostics, root=tree)
-    return revision_from_plan(plan, label), ""
+    return plan, ""
+
+
+def _bind(audiences: tuple[str, ...]) -> dict[str, Path]:
+    bound = {}
+    for spec in audiences:
+        name, sep, path = spec.partition("=")
+        if not sep or not name or not path:
+            raise ReviewError(f"--audience {spec!r}: expected NAME=PATH (the audience name used in the campaign)")
+        if not Path(path).is_file():
+            raise ReviewError(f"--audience {name}: {path} is not a file")
+        bound[name] = Path(path)
+    return bound
+
+
+def compute_impacts(base_plan: Any, head_plan: Any, audiences: tuple[str, ...], scratch: Path,
+                    ) -> dict[str, AudienceImpact]:
+    """Compile base then head (with base as previous) against the audiences, and count per campaign.
+
+    Only campaigns whose audience is bound are compiled. The manifests (phone
+    numbers) are written inside ``scratch`` and deleted as soon as each compile ends.
+    """
+    import dataclasses
+    import os
+    from datetime import UTC, datetime
+
+    from engine.compiler._build import BuildOptions, CompileError, compile_plan
+    from engine.review.impact import audience_impacts
+    from engine.snapshot import open_snapshot
+
+    bound = _bind(audiences)
+    key = os.environ.get("SMSLINK_RECIPIENT_KEY")
+    now = datetime.now(UTC)
+
+    def build(plan: Any, name: str, previous: Path | None) -> Path:
+        sub = dataclasses.replace(plan, campaigns=[cp for cp in plan.campaigns if cp.audience.name in bound])
+        out = scratch / f"{name}-build"
+        try:
+            result = compile_plan(sub, BuildOptions(
+                out=out, audiences=bound, previous=previous, clock=now,
+                recipient_key=key.encode() if key else None, manifest=out / "manifest.csv",
+            ))
+        except CompileError as exc:
+            raise ReviewError(f"compiling the {name} against the audiences failed: {exc}") from exc
+        finally:
+            (out / "manifest.csv").unlink(missing_ok=True)
+        return result.snapshot
+
+    base_snap = build(base_plan, "base", None)
+    head_snap = build(head_plan, "head", base_snap)
+    with open_snapshot(base_snap) as b, open_snapshot(head_snap) as h:
+        return audience_impacts(b, h)
 
 
 def _label(rev: str, commit: str) -> str:
@@ -145,21 +204,21 @@ def review(base: str, head: str | None, root: str, fmt: str, audiences: tuple[st
                 head_dir = Path(scratch) / "head"
                 head_commit = export_revision(root_path, head, head_dir)
                 head_label = _label(head, head_commit)
-            head_rev, head_errors = load_revision(head_dir, head_label, head_commit)
-            if head_rev is None:
+            head_plan, head_errors = load_plan_or_errors(head_dir, head_commit)
+            if head_plan is None:
                 _emit(_error_report(fmt, "head", head_label, head_errors), out)
                 click.echo(f"error: {head_label} does not compile; see the review", err=True)
                 sys.exit(1)
-            base_rev, base_errors = load_revision(base_dir, base_label, base_commit)
-            if base_rev is None:
+            base_plan, base_errors = load_plan_or_errors(base_dir, base_commit)
+            if base_plan is None:
                 _emit(_error_report(fmt, "base", base_label, base_errors), out)
                 click.echo(f"error: {base_label} does not compile; review against another base", err=True)
                 sys.exit(1)
+            base_rev = revision_from_plan(base_plan, base_label)
+            head_rev = revision_from_plan(head_plan, head_label)
             impacts: dict[str, AudienceImpact] = {}
             if audiences:
-                from ._review_audience import audience_impacts
-
-                impacts = audience_impacts(base_dir, head_dir, audiences, Path(scratch))
+                impacts = compute_impacts(base_plan, head_plan, audiences, Path(scratch))
     except ReviewError as exc:
         _fail(str(exc))
     result = diff_revisions(base_rev, head_rev, impacts=impacts)

@@ -185,6 +185,11 @@ class Review:
         head += f"; {_plural(self.routes_changed, 'route')} changed"
         if self.policies:
             head += f"; {_plural(sum(len(s.items) for s in self.policies), 'policy change')}"
+        impacts = [c.impact for c in self.campaigns if c.impact is not None]
+        if impacts:
+            moved = sum(i.destination_changed for i in impacts)
+            head += (f"; with the audience: {_plural(moved, 'recipient')} sent somewhere else, "
+                     f"{sum(i.added for i in impacts):,} new, {sum(i.removed for i in impacts):,} no longer messaged")
         risks = self.risks
         if risks:
             head += ". Risk: " + ", ".join(f"{n} × {r.value}" for r, n in sorted(risks.items(), key=_risk_order))
