@@ -35,6 +35,9 @@ UA_CACHE_SIZE = 8192
 
 ANSWERS: tuple[str, ...] = ("redirect", "preview-page", "prefetch")
 
+_VERDICT_CACHE_SIZE = 4096
+_HUMAN = Verdict("human", ())
+
 _K_METHOD, _K_PREFETCH, _K_NO_UA, _K_UA, _K_SHAPE, _K_REFERER, _K_NETWORK, _K_TIMING = range(8)
 _KINDS = {
     "method": _K_METHOD,
@@ -305,12 +308,28 @@ def _sends_sec_fetch(ua: str) -> bool:
 class _UAInfo:
     # Per group of consecutive user-agent signals: the first signal that matched,
     # its full reason code, and the verdict it gives alone (built once per agent).
-    matches: tuple[tuple[_Step, str, Verdict] | None, ...]
+    matches: tuple[tuple[bool, bool, int, str, str, Verdict] | None, ...]  # weak, exempt, weight, reason, verdict, alone
     is_browser: bool
     sec_fetch: bool
 
 
 # ------------------------------------------------------------------- networks
+def _ipv4_int(ip: str) -> int | None:
+    """Dotted-quad IPv4 to an integer, a few times cheaper than ``ipaddress``; None otherwise."""
+    parts = ip.split(".")
+    if len(parts) != 4:
+        return None
+    n = 0
+    for part in parts:
+        if not part.isdigit() or len(part) > 3:
+            return None
+        v = int(part)
+        if v > 255:
+            return None
+        n = (n << 8) | v
+    return n
+
+
 class _Networks:
     """ASN set plus CIDR blocks as sorted integer ranges (bisect, no per-block loop)."""
 
@@ -339,11 +358,13 @@ class _Networks:
         self._contains = lru_cache(maxsize=4096)(self._lookup)
 
     def _lookup(self, ip: str) -> bool:
-        try:
-            addr = ipaddress.ip_address(ip)
-        except ValueError:
-            return False
-        n = int(addr) + (0 if addr.version == 4 else 1 << 32)
+        n = _ipv4_int(ip)
+        if n is None:
+            try:
+                addr = ipaddress.ip_address(ip)
+            except ValueError:
+                return False
+            n = int(addr) + (0 if addr.version == 4 else 1 << 32)
         i = bisect.bisect_right(self._starts, n) - 1
         return i >= 0 and n <= self._ends[i]
 
@@ -426,18 +447,24 @@ class Classifier:
             if answer not in ANSWERS:
                 raise PolicyError(f"unknown answer {answer!r} for verdict {verdict!r}")
         self._steps = tuple(steps)
+        # The hot loop reads flat tuples: (kind, data, weight, weak, exempt, reason, verdict).
+        self._plan = tuple(
+            (st.kind, st.data, st.weight, st.weak, st.exempt, st.signal.reason, st.signal.verdict) for st in steps
+        )
         self._ua_info = lru_cache(maxsize=ua_cache_size)(self._compute_ua_info)
+        self._verdicts: dict[tuple[str, tuple[str, ...]], Verdict] = {}
 
     # -- per user agent (cached) --------------------------------------------
     def _compute_ua_info(self, ua: str) -> _UAInfo:
-        matches: list[tuple[_Step, str, Verdict] | None] = []
+        matches: list[tuple[bool, bool, int, str, str, Verdict] | None] = []
         for group in self._ua_groups:
-            found: tuple[_Step, str, Verdict] | None = None
+            found: tuple[bool, bool, int, str, str, Verdict] | None = None
             for step, plist in group:
                 detail = plist.match(ua)
                 if detail is not None:
-                    reason = f"{step.signal.reason}:{detail}" if detail else step.signal.reason
-                    found = (step, reason, Verdict(step.signal.verdict, (reason,)))
+                    sig = step.signal
+                    reason = f"{sig.reason}:{detail}" if detail else sig.reason
+                    found = (step.weak, step.exempt, step.weight, reason, sig.verdict, Verdict(sig.verdict, (reason,)))
                     break
             matches.append(found)
         is_browser = ua.startswith(("Mozilla/", "Opera/"))
@@ -466,43 +493,45 @@ class Classifier:
             The verdict and its reason codes, in policy order.
         """
         reasons: list[str] = []
-        weak = 0
+        score = 0
         exempt = False
         headers = facts.headers
         ua = facts.user_agent or ""
         info: _UAInfo | None = None
-        for step in self._steps:
-            kind = step.kind
+        for kind, data, weight, weak, is_exempt, reason, verdict in self._plan:
             hit: str | None = None
             if kind == _K_UA:
                 if exempt:
                     continue
                 if info is None:
                     info = self._ua_info(ua)
-                m = info.matches[step.data]
+                m = info.matches[data]
                 if m is None:
                     continue
-                matched, reason, alone = m
-                if matched.weak:
-                    reasons.append(reason)
-                    weak += matched.weight
-                elif matched.exempt:
-                    reasons.append(reason)
+                m_weak, m_exempt, m_weight, m_reason, m_verdict, alone = m
+                if m_weak:
+                    reasons.append(m_reason)
+                    score += m_weight
+                elif m_exempt:
+                    reasons.append(m_reason)
                     exempt = True
                 elif not reasons:
                     return alone  # the common case: decided by the agent alone, prebuilt
                 else:
-                    reasons.append(reason)
-                    return Verdict(matched.signal.verdict, tuple(reasons))
+                    reasons.append(m_reason)
+                    return self._verdict(m_verdict, tuple(reasons))
                 continue
             if kind == _K_METHOD:
-                method = facts.method.upper()
-                if method in step.data:
+                method = facts.method
+                if method in data:
+                    continue
+                method = method.upper()
+                if method in data:
                     continue
                 # The detail is a closed vocabulary: a client's made-up method never reaches the log.
                 hit = method.lower() if method in _HTTP_METHODS else "other"
             elif kind == _K_PREFETCH:
-                for name, tokens in step.data:
+                for name, tokens in data:
                     value = headers.get(name)
                     if value:
                         low = value.lower()
@@ -512,7 +541,7 @@ class Classifier:
                 if hit is None:
                     continue
             elif kind == _K_NO_UA:
-                if ua.strip():
+                if ua and not ua.isspace():
                     continue
                 hit = ""
             elif kind == _K_SHAPE:
@@ -520,53 +549,61 @@ class Classifier:
                     continue
                 if info is None:
                     info = self._ua_info(ua)
-                failed = self._shape_failures(step.data, info, headers)
-                if failed:
-                    r = step.signal.reason
-                    reasons.extend(f"{r}:{check}" for check in failed)
-                    weak += step.weight * len(failed)
+                # Inline on purpose: this runs for every browser request.
+                if not info.is_browser and "not-a-browser" in data:
+                    reasons.append(reason + ":not-a-browser")
+                    score += weight
+                if not headers.get("accept-language") and "no-accept-language" in data:
+                    reasons.append(reason + ":no-accept-language")
+                    score += weight
+                if "text/html" not in headers.get("accept", "") and "accept-not-html" in data:
+                    reasons.append(reason + ":accept-not-html")
+                    score += weight
+                if info.sec_fetch and not headers.get("sec-fetch-mode") and "no-sec-fetch" in data:
+                    reasons.append(reason + ":no-sec-fetch")
+                    score += weight
                 continue
             elif kind == _K_REFERER:
-                host = _referer_host(headers.get("referer"))
-                if not host:
+                referer = headers.get("referer")
+                if not referer:
                     continue
+                host = _referer_host(referer)
                 # The detail is the policy's host, never the client's (sub)domain text.
-                hit = next((h for h in step.data if host == h or host.endswith("." + h)), None)
+                hit = next((h for h in data if host == h or host.endswith("." + h)), None) if host else None
                 if hit is None:
                     continue
             elif kind == _K_NETWORK:
-                hit = step.data.match(facts.asn, facts.client_ip)
+                hit = data.match(facts.asn, facts.client_ip)
                 if hit is None:
                     continue
             elif kind == _K_TIMING:
                 s = facts.seconds_since_send
-                if s is None or s < 0 or s >= step.data:
+                if s is None or not 0 <= s < data:
                     continue
                 hit = ""
-            sig = step.signal
-            reasons.append(f"{sig.reason}:{hit}" if hit else sig.reason)
-            if step.weak:
-                weak += step.weight
-            elif step.exempt:
+            reasons.append(f"{reason}:{hit}" if hit else reason)
+            if weak:
+                score += weight
+            elif is_exempt:
                 exempt = True
             else:
-                return Verdict(sig.verdict, tuple(reasons))
-        if weak >= self._threshold:
-            return Verdict(self._weak_verdict, tuple(reasons))
-        return Verdict("human", tuple(reasons))
+                return self._verdict(verdict, tuple(reasons))
+        if score >= self._threshold:
+            return self._verdict(self._weak_verdict, tuple(reasons))
+        if not reasons:
+            return _HUMAN
+        return self._verdict("human", tuple(reasons))
 
-    @staticmethod
-    def _shape_failures(checks: frozenset[str], info: _UAInfo, headers: Mapping[str, str]) -> list[str]:
-        failed: list[str] = []
-        if "not-a-browser" in checks and not info.is_browser:
-            failed.append("not-a-browser")
-        if "no-accept-language" in checks and not headers.get("accept-language"):
-            failed.append("no-accept-language")
-        if "accept-not-html" in checks and "text/html" not in headers.get("accept", ""):
-            failed.append("accept-not-html")
-        if "no-sec-fetch" in checks and info.sec_fetch and not headers.get("sec-fetch-mode"):
-            failed.append("no-sec-fetch")
-        return failed
+    def _verdict(self, verdict: str, reasons: tuple[str, ...]) -> Verdict:
+        # Verdicts are immutable and their reasons come from a closed vocabulary,
+        # so equal ones are shared: building a frozen dataclass costs ~1 µs.
+        key = (verdict, reasons)
+        v = self._verdicts.get(key)
+        if v is None:
+            if len(self._verdicts) >= _VERDICT_CACHE_SIZE:
+                self._verdicts.clear()
+            v = self._verdicts[key] = Verdict(verdict, reasons)
+        return v
 
     def answer(self, verdict: str | Verdict) -> str:
         """What to answer: ``redirect``, ``preview-page`` or ``prefetch``.
