@@ -193,14 +193,18 @@ def rejudge(logs: Path, policy: Path | None, stream: bool, fmt: str) -> None:
         click.echo(msgspec.json.format(msgspec.json.encode(report), indent=2).decode())
         return
     click.echo(
-        f"policy {clf.policy_ref} re-judged {total:,} clicks in {len(campaigns)} "
-        f"campaign{'s' if len(campaigns) != 1 else ''} ({orphans:,} orphan lines skipped); no log was modified"
+        f"policy {clf.policy_ref} re-judged {_plural(total, 'click')} in {_plural(len(campaigns), 'campaign')} "
+        f"({_plural(orphans, 'orphan line')} skipped); no log was modified"
     )
     for cid in campaigns:
         changed = sorted(((a, b), n) for (a, b), n in moves[cid].items() if a != b)
         n_clicks = sum(before[cid].values())
         n_moved = sum(n for _, n in changed)
-        click.echo(f"{cid}: {n_clicks:,} clicks, " + (f"{n_moved:,} would move" if n_moved else "none would move"))
+        click.echo(f"{cid}: {_plural(n_clicks, 'click')}, " + (f"{n_moved:,} would move" if n_moved else "none would move"))
         width = max((len(f"{a} -> {b}") for (a, b), _ in changed), default=0)
         for (a, b), n in changed:
             click.echo(f"  {f'{a} -> {b}':<{width}}  {n:>8,}")
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n:,} {word}{'' if n == 1 else 's'}"

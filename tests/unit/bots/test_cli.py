@@ -101,8 +101,8 @@ def test_rejudge_counts_moves_per_campaign_and_modifies_nothing(tmp_path: Path) 
     before = _write_logs(logs)
     code, out, err = run(["bots", "rejudge", "--logs", str(logs), "--policy", str(ROOT / "policies/bots.yaml")])
     assert code == 0, err
-    assert "re-judged 4 clicks in 2 campaigns (1 orphan lines skipped)" in out
-    assert "flu-shots: 1 clicks, none would move" in out
+    assert "re-judged 4 clicks in 2 campaigns (1 orphan line skipped)" in out
+    assert "flu-shots: 1 click, none would move" in out
     assert "spring-sale: 3 clicks, 2 would move" in out
     assert "human -> bot" in out and "unjudged -> preview" in out
     assert "Tok" not in out  # tokens group clicks but are never printed
