@@ -18,309 +18,48 @@ is where people put API keys.
 
 from __future__ import annotations
 
-from collections import Counter
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from enum import StrEnum
+from dataclasses import dataclass
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from engine.snapshot import (
-    Attr,
-    BotPolicy,
-    Campaign,
-    City,
-    Condition,
-    Country,
-    Dates,
-    Device,
-    Endpoint,
-    HasStore,
-    Language,
-    LocalTime,
-    Region,
-    Rule,
-    StoreOpen,
-    Template,
-    Variant,
-    Within,
+from engine.snapshot import Campaign, Template
+
+from ._model import (
+    AudienceImpact,
+    CampaignChange,
+    Compliance,
+    Item,
+    Mark,
+    Review,
+    Revision,
+    Risk,
+    Section,
+    plural,
+)
+from ._phrases import (
+    matches_domain,
+    rule_phrase,
+    show_template,
+    template_host,
+    unreachable_rules,
+    when_local,
+    when_phrase,
 )
 
-
-# ------------------------------------------------------------------------ inputs
-@dataclass(frozen=True)
-class Compliance:
-    """What the review needs of the compliance policy (compiled from policies/compliance.yaml)."""
-
-    allowed_domains: tuple[str, ...] = ()  # empty: any domain is allowed
-    banned_domains: tuple[str, ...] = ()  # public shorteners, built-in list included
-    https_only: bool = True
-    max_segments: int = 2
-    opt_out: tuple[str, ...] = ()
-    reviewers: dict[str, tuple[str, ...]] = field(default_factory=dict)  # category -> required reviewers
-
-
-@dataclass(frozen=True)
-class AudienceImpact:
-    """Recipients of one campaign, counted by what a change does to their link (needs the audience)."""
-
-    recipients_before: int
-    recipients_after: int
-    added: int  # new recipients (new tokens)
-    removed: int  # recipients no longer messaged (tokens retired, still resolving)
-    destination_changed: int  # kept recipients whose destination at send time changes
-
-
-@dataclass(frozen=True)
-class Revision:
-    """One side of a review: what a revision of the config compiles to."""
-
-    label: str  # e.g. "main (3fa9c0d)" or "work tree"
-    campaigns: list[Campaign]
-    policies: list[BotPolicy] = field(default_factory=list)
-    endpoints: list[Endpoint] = field(default_factory=list)
-    compliance: Compliance = field(default_factory=Compliance)
-
-
-# ----------------------------------------------------------------------- outputs
-class Mark(StrEnum):
-    ADDED = "+"
-    CHANGED = "~"
-    REMOVED = "-"
-
-
-class Risk(StrEnum):
-    """Risk flags a reviewer should look at; the value is the phrase used in summaries."""
-
-    NEW_DOMAIN = "new domain"
-    OUTSIDE_ALLOWLIST = "domain outside the allowlist"
-    HTTP = "plain http"
-    SHORTENER = "public shortener"
-    SEGMENTS_UP = "message needs more segments"
-    OVER_BUDGET = "message over the segment budget"
-    ENCODING = "message switched to UCS-2"
-    OPT_OUT_DROPPED = "opt-out wording dropped"
-    UNREACHABLE = "rule became unreachable"
-    FINDING = "compliance finding newly fails"
-    RESHUFFLE = "experiment reshuffled"
-    PRIVACY = "more data sent to a webhook"
-    CATEGORY = "category changed"
-
-
-@dataclass(frozen=True)
-class Item:
-    """One changed thing: ``label`` with its value before and after (None when added/removed)."""
-
-    mark: Mark
-    label: str
-    before: str | None = None
-    after: str | None = None
-    risks: tuple[Risk, ...] = ()
-    multiline: bool = False  # message text: rendered as before/after blocks
-
-
-@dataclass(frozen=True)
-class Section:
-    title: str
-    items: list[Item]
-
-
-@dataclass(frozen=True)
-class CampaignChange:
-    id: str
-    name: str
-    mark: Mark
-    category: str | None
-    reviewers: tuple[str, ...]  # required by the compliance policy for this category
-    sections: list[Section]
-    routes_changed: int
-    impact: AudienceImpact | None = None
-
-    @property
-    def risks(self) -> Counter[Risk]:
-        return Counter(r for s in self.sections for i in s.items for r in i.risks)
-
-
-@dataclass(frozen=True)
-class Review:
-    base: str
-    head: str
-    campaigns: list[CampaignChange]
-    policies: list[Section]  # bot policies, webhook endpoints, compliance policy
-
-    @property
-    def changed(self) -> bool:
-        return bool(self.campaigns or self.policies)
-
-    @property
-    def risks(self) -> Counter[Risk]:
-        total: Counter[Risk] = Counter()
-        for c in self.campaigns:
-            total.update(c.risks)
-        for s in self.policies:
-            total.update(r for i in s.items for r in i.risks)
-        return total
-
-    def count(self, mark: Mark) -> int:
-        return sum(1 for c in self.campaigns if c.mark is mark)
-
-    @property
-    def routes_changed(self) -> int:
-        return sum(c.routes_changed for c in self.campaigns)
-
-    @property
-    def reviewers(self) -> tuple[str, ...]:
-        return tuple(sorted({r for c in self.campaigns for r in c.reviewers}))
-
-    def summary(self) -> str:
-        """The one line a reviewer reads first."""
-        if not self.changed:
-            return "No change for recipients: both revisions compile to the same campaigns and policies."
-        parts = []
-        for mark, word in ((Mark.CHANGED, "changed"), (Mark.ADDED, "added"), (Mark.REMOVED, "removed")):
-            n = self.count(mark)
-            if n:
-                parts.append(f"{n} {word}")
-        head = f"Campaigns: {', '.join(parts)}" if parts else "No campaign changed"
-        head += f"; {_plural(self.routes_changed, 'route')} changed"
-        if self.policies:
-            head += f"; {_plural(sum(len(s.items) for s in self.policies), 'policy change')}"
-        impacts = [c.impact for c in self.campaigns if c.impact is not None]
-        if impacts:
-            moved = sum(i.destination_changed for i in impacts)
-            head += (f"; with the audience: {_plural(moved, 'recipient')} sent somewhere else, "
-                     f"{sum(i.added for i in impacts):,} new, {sum(i.removed for i in impacts):,} no longer messaged")
-        risks = self.risks
-        if risks:
-            head += ". Risk: " + ", ".join(f"{n} × {r.value}" for r, n in sorted(risks.items(), key=_risk_order))
-        else:
-            head += ". No risk flags"
-        return head + "."
-
-
-def _risk_order(entry: tuple[Risk, int]) -> int:
-    return list(Risk).index(entry[0])
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n:,} {word}" if n == 1 else f"{n:,} {word}s" if not word.endswith("y") else f"{n:,} {word[:-1]}ies"
-
-
-# ---------------------------------------------------------------- phrase helpers
-def show_template(t: Template | None) -> str:
-    """A destination as authors wrote it: click-time parts as ``{{ slot }}``."""
-    if t is None:
-        return "(none)"
-    out = [t.literals[0]]
-    for slot, lit in zip(t.slots, t.literals[1:], strict=False):
-        out.append("{{ " + slot + " }}")
-        out.append(lit)
-    return "".join(out)
-
-
-def template_host(t: Template) -> tuple[str, str]:
-    """(scheme, host) of a destination; host is "" when a click-time slot is part of it."""
-    first = t.literals[0]
-    parts = urlsplit(first)
-    if t.slots and "/" not in first.split("://", 1)[-1]:
-        return parts.scheme, ""  # the slot is inside the host
-    return parts.scheme, (parts.hostname or "").lower()
-
-
-def _matches(host: str, domains: tuple[str, ...] | list[str]) -> bool:
-    return any(host == d or host.endswith("." + d) for d in (d.lower().strip(".") for d in domains))
-
-
-def _when(conds: list[Condition]) -> str:
-    return " and ".join(_cond(c) for c in conds) if conds else "always"
-
-
-_DAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
-
-
-def _hhmm(minutes: int) -> str:
-    return f"{minutes // 60:02d}:{minutes % 60:02d}"
-
-
-def _cond(c: Condition) -> str:
-    def one_of(name: str, values: list[str]) -> str:
-        return f"{name} is {values[0]}" if len(values) == 1 else f"{name} in {', '.join(values)}"
-
-    def accuracy(c: Country | Region | City | Within) -> str:
-        return f" (accuracy ≤ {c.max_accuracy_km:g} km)" if c.max_accuracy_km is not None else ""
-
-    match c:
-        case Country():
-            return one_of("country", c.values) + accuracy(c)
-        case Region():
-            return one_of("region", c.values) + accuracy(c)
-        case City():
-            return one_of("city", c.values) + accuracy(c)
-        case Within():
-            return f"within {c.km:g} km of {c.lat:g},{c.lon:g}" + accuracy(c)
-        case Device():
-            return one_of("device", c.values)
-        case Language():
-            return one_of("language", c.values)
-        case LocalTime():
-            days = "" if sorted(c.days) == list(range(1, 8)) else " on " + ",".join(_DAYS[d - 1] for d in c.days)
-            return f"local time {_hhmm(c.start)}-{_hhmm(c.end)}{days}"
-        case Dates():
-            bounds = []
-            if c.after is not None:
-                bounds.append(f"from {_utc(c.after)}")
-            if c.before is not None:
-                bounds.append(f"before {_utc(c.before)}")
-            return "date " + " ".join(bounds)
-        case Attr():
-            neg = " not" if c.negate else ""
-            if len(c.values) == 1:
-                return f"attribute {c.name} is{neg} {c.values[0]}"
-            return f"attribute {c.name}{neg} in {', '.join(c.values)}"
-        case Variant():
-            return one_of("variant", c.values)
-        case StoreOpen():
-            return "the store is open" if c.open else "the store is closed"
-        case HasStore():
-            return "a store was chosen" + (f" within {c.within_km:g} km" if c.within_km is not None else "")
-    return type(c).__name__  # pragma: no cover - a new condition kind without a phrase
-
-
-def _utc(ts: int) -> str:
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M UTC")
-
-
-def _when_local(ts: int | None, zone: str) -> str:
-    if ts is None:
-        return "(none)"
-    try:
-        tz = ZoneInfo(zone)
-    except (ZoneInfoNotFoundError, ValueError):
-        return _utc(ts)
-    return datetime.fromtimestamp(ts, tz).strftime("%Y-%m-%d %H:%M %Z")
-
-
-def _rule_line(r: Rule) -> str:
-    to = show_template(r.to)
-    if r.closed is not None:
-        to = f"{to} (open) / {show_template(r.closed)} (closed)"
-    return f"when {_when(r.when)} → {to}"
-
-
-def unreachable_rules(rules: list[Rule]) -> set[str]:
-    """Ids of rules that can never match: an earlier rule's conditions are a subset of theirs.
-
-    First match wins, so if every condition of rule i also appears in rule j
-    (i before j), whenever j would match i has matched already. A rule with
-    no conditions shadows everything after it.
-    """
-    dead = set()
-    for j, rj in enumerate(rules):
-        for ri in rules[:j]:
-            if all(c in rj.when for c in ri.when):
-                dead.add(rj.id)
-                break
-    return dead
+__all__ = [
+    "AudienceImpact",
+    "CampaignChange",
+    "Compliance",
+    "Item",
+    "Mark",
+    "Review",
+    "Revision",
+    "Risk",
+    "Section",
+    "diff_revisions",
+    "show_template",
+    "template_host",
+    "unreachable_rules",
+]
 
 
 # ---------------------------------------------------------------------- the diff
@@ -349,11 +88,11 @@ def _destination_risks(t: Template | None, ctx: _Ctx) -> tuple[Risk, ...]:
     risks = []
     if host and host not in ctx.base_hosts:
         risks.append(Risk.NEW_DOMAIN)
-    if host and comp.allowed_domains and not _matches(host, comp.allowed_domains):
+    if host and comp.allowed_domains and not matches_domain(host, comp.allowed_domains):
         risks.append(Risk.OUTSIDE_ALLOWLIST)
     if scheme == "http":
         risks.append(Risk.HTTP)
-    if host and _matches(host, comp.banned_domains):
+    if host and matches_domain(host, comp.banned_domains):
         risks.append(Risk.SHORTENER)
     return tuple(risks)
 
@@ -380,11 +119,11 @@ def _rules_section(base: Campaign | None, head: Campaign | None, ctx: _Ctx) -> t
         if old is None:
             routes += 1
             note = " (unreachable: an earlier rule always matches first)" if r.id in dead_after else ""
-            items.append(Item(Mark.ADDED, f"rule {r.id}", None, _rule_line(r) + note, risks + newly_dead))
+            items.append(Item(Mark.ADDED, f"rule {r.id}", None, rule_phrase(r) + note, risks + newly_dead))
             continue
         if old.when != r.when:
             routes += 1
-            items.append(Item(Mark.CHANGED, f"rule {r.id}: condition", _when(old.when), _when(r.when), newly_dead))
+            items.append(Item(Mark.CHANGED, f"rule {r.id}: condition", when_phrase(old.when), when_phrase(r.when), newly_dead))
             newly_dead = ()
         if old.to != r.to or old.closed != r.closed:
             routes += 1
@@ -397,7 +136,7 @@ def _rules_section(base: Campaign | None, head: Campaign | None, ctx: _Ctx) -> t
     for r in base.routes if base else []:
         if r.id not in h_rules:
             routes += 1
-            items.append(Item(Mark.REMOVED, f"rule {r.id}", _rule_line(r), None))
+            items.append(Item(Mark.REMOVED, f"rule {r.id}", rule_phrase(r), None))
     common_b = [r.id for r in base.routes if r.id in h_rules] if base else []
     common_h = [r.id for r in head.routes if r.id in b_rules] if head else []
     if common_b != common_h:
@@ -432,7 +171,7 @@ def _link_domain_items(base: Campaign | None, head: Campaign | None, ctx: _Ctx) 
     items = []
     for d in h:
         if d not in b:
-            risks = (Risk.SHORTENER,) if _matches(d, ctx.head.compliance.banned_domains) else ()
+            risks = (Risk.SHORTENER,) if matches_domain(d, ctx.head.compliance.banned_domains) else ()
             items.append(Item(Mark.ADDED, "link domain (in the SMS)", None, d, risks))
     items += [Item(Mark.REMOVED, "link domain (in the SMS)", d, None) for d in b if d not in h]
     return items
@@ -449,8 +188,8 @@ def _message_items(base: Campaign | None, head: Campaign | None, ctx: _Ctx) -> l
     if bm is None or bm.sample != hm.sample or bm.template != hm.template:
         items.append(Item(Mark.ADDED if bm is None else Mark.CHANGED, "message text",
                           bm.sample if bm else None, hm.sample, multiline=True))
-    size_b = f"{bm.encoding}, {_plural(bm.segments, 'segment')} (link {bm.link_length} chars)" if bm else None
-    size_a = f"{hm.encoding}, {_plural(hm.segments, 'segment')} (link {hm.link_length} chars)"
+    size_b = f"{bm.encoding}, {plural(bm.segments, 'segment')} (link {bm.link_length} chars)" if bm else None
+    size_a = f"{hm.encoding}, {plural(hm.segments, 'segment')} (link {hm.link_length} chars)"
     risks: list[Risk] = []
     if bm is not None and hm.segments > bm.segments:
         risks.append(Risk.SEGMENTS_UP)
@@ -503,8 +242,8 @@ def _schedule_items(base: Campaign | None, head: Campaign | None) -> list[Item]:
         h = getattr(head, attr) if head else None
         if b == h and zone_b == zone_h:
             continue
-        bs = _when_local(b, zone_b) if b is not None else None
-        hs = _when_local(h, zone_h) if h is not None else None
+        bs = when_local(b, zone_b) if b is not None else None
+        hs = when_local(h, zone_h) if h is not None else None
         if bs == hs:
             continue
         mark = Mark.ADDED if bs is None else Mark.REMOVED if hs is None else Mark.CHANGED
@@ -588,7 +327,7 @@ def _campaign_change(base: Campaign | None, head: Campaign | None, ctx: _Ctx,
     mark = Mark.ADDED if base is None else Mark.REMOVED if head is None else Mark.CHANGED
     if mark is Mark.REMOVED:
         # A removed campaign's tokens keep resolving until its retention ends (invariant 2).
-        until = _when_local(base.retain_until, base.timezone) if base and base.retain_until else "forever"
+        until = when_local(base.retain_until, base.timezone) if base and base.retain_until else "forever"
         who = f" ({base.recipients:,} recipients)" if base and base.recipients else ""
         sections = [Section("Campaign", [Item(Mark.REMOVED, "campaign", f"{base.name if base else ''}{who}", None)]),
                     Section("Links already sent", [Item(Mark.CHANGED, "links resolve", None,

@@ -105,7 +105,7 @@ def audience_impacts(base: Snapshot, head: Snapshot) -> dict[str, AudienceImpact
             continue
         assert hrec is not None
         hc = h.campaign(hrec.campaign)
-        if not hrec.retired:
+        if not hrec.retired and not hc.retired:
             after[hc.id] += 1
         if not brec.retired and (hrec.retired or hc.retired):
             removed[cid] += 1
@@ -126,8 +126,9 @@ def audience_impacts(base: Snapshot, head: Snapshot) -> dict[str, AudienceImpact
 
 
 def _count_head_only(h: _Side, rec: TokenRecord, after: Counter[str], added: Counter[str]) -> None:
-    if rec.retired:
+    c = h.campaign(rec.campaign)
+    if rec.retired or c.retired:
         return
-    cid = h.campaign(rec.campaign).id
+    cid = c.id
     after[cid] += 1
     added[cid] += 1

@@ -82,3 +82,11 @@ def test_json_has_counts_and_risk_codes():
     assert data["risks"] == {"http": 1, "new-domain": 1, "outside-allowlist": 1, "shortener": 1}
     (c,) = data["campaigns"]
     assert c["sections"][0]["items"][0]["risks"] == ["new-domain", "outside-allowlist", "http", "shortener"]
+
+
+def test_public_names_are_exactly_all():
+    import engine.review as review
+
+    public = {n for n in vars(review) if not n.startswith("_")} - {"diff", "render", "impact"}
+    assert sorted(review.__all__) == review.__all__
+    assert public == set(review.__all__)
