@@ -6,7 +6,17 @@
 when the audience is at hand. See docs/review.md.
 """
 
-from ._model import AudienceImpact, CampaignChange, Compliance, Item, Mark, Review, Revision, Risk, Section
+from ._model import (
+    AudienceImpact,
+    CampaignChange,
+    Compliance,
+    Item,
+    Mark,
+    Review,
+    Revision,
+    Risk,
+    Section,
+)
 from .diff import diff_revisions
 from .render import render_json, render_markdown, render_text
 

@@ -3,7 +3,15 @@
 from __future__ import annotations
 
 from engine.review.impact import audience_impacts
-from engine.snapshot import Campaign, Device, Rule, Template, TokenRecord, open_snapshot, write_snapshot
+from engine.snapshot import (
+    Campaign,
+    Device,
+    Rule,
+    Template,
+    TokenRecord,
+    open_snapshot,
+    write_snapshot,
+)
 
 
 def _campaign(cid: str, default: str, *, retired: bool = False, ios: str = "https://apps.apple.com/app/id1") -> Campaign:
