@@ -200,7 +200,10 @@ def _build(node: yaml.Node, loc: Loc, doc: SourceDoc, loader: _Loader, problems:
         result: dict[str, Any] = {}
         for key_node, value_node in node.value:
             key_span = _span(doc.path, key_node.start_mark, key_node.end_mark)
-            key = loader.construct_object(key_node) if isinstance(key_node, yaml.ScalarNode) else None
+            try:
+                key = loader.construct_object(key_node) if isinstance(key_node, yaml.ScalarNode) else None
+            except (yaml.constructor.ConstructorError, ValueError):
+                key = None  # the tag is already reported (E104)
             if not isinstance(key, str):
                 problems.append(Diagnostic("E107", "error", "a key must be text", key_span,
                                            hint="quote the key or write a field name"))
