@@ -77,8 +77,9 @@ def check_location(path: Path) -> None:
 class ManifestWriter:
     """Writes manifest rows to a private temporary file; ``commit`` renames it into place."""
 
-    def __init__(self, path: Path) -> None:
-        check_location(path)
+    def __init__(self, path: Path, *, check: bool = True) -> None:
+        if check:
+            check_location(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.tmp-", dir=path.parent)  # mode 0600

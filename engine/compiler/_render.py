@@ -8,17 +8,18 @@ context holds only non-PII values: ``link`` (``https://<domain>/<token>``),
 
 Rendering jinja2 2,000,000 times costs more than the rest of the compile, so
 the renderer renders once per distinct attribute tuple with a placeholder link
-and splices each recipient's link in. It proves first that the template uses
-the link opaquely (two placeholders of different lengths give the same text
-around them); a template that transforms the link (``{{ link|upper }}``) is
-rendered per recipient instead.
+and splices each recipient's link in. That is exact only when the template
+prints the link as it is, so the template's syntax tree is checked first: every
+use of ``link`` must be a bare ``{{ link }}``. A template that does anything
+else with it (``{{ link|upper }}``, ``{% if link|length > 30 %}``,
+``{% set x = link %}``) is rendered per recipient instead.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
-from jinja2 import StrictUndefined, TemplateError
+from jinja2 import StrictUndefined, TemplateError, nodes
 from jinja2.sandbox import SandboxedEnvironment
 
 from .sms import SmsMeasure, measure
@@ -50,6 +51,7 @@ class MessageRenderer:
             self._tpl = env.from_string(template)
         except TemplateError as exc:
             raise MessageError(f"the message template does not parse: {exc}") from exc
+        self._opaque = _link_is_opaque(env, template)
         self._context = dict(context)
         self._attr_names = list(attr_names)
         self._cache: dict[tuple[str, ...], tuple[str, ...] | None] = {}
@@ -69,6 +71,8 @@ class MessageRenderer:
         """The text around the link for ``attrs``, or None when the template does not treat the link opaquely."""
         if attrs in self._cache:
             return self._cache[attrs]
+        if not self._opaque:
+            return None
         a, b = (self._render(p, attrs) for p in _PLACEHOLDERS)
         parts: tuple[str, ...] | None = tuple(a.split(_PLACEHOLDERS[0]))
         if parts is not None and (
@@ -112,3 +116,16 @@ class MessageRenderer:
             if len(self._measures) < _CACHE_LIMIT:
                 self._measures[key] = m
         return text, m
+
+
+def _link_is_opaque(env: SandboxedEnvironment, template: str) -> bool:
+    """True when every use of ``link`` in the template is a bare ``{{ link }}`` output."""
+    tree = env.parse(template)
+    uses = sum(1 for n in tree.find_all(nodes.Name) if n.name == "link")
+    bare = sum(
+        1
+        for out in tree.find_all(nodes.Output)
+        for n in out.nodes
+        if isinstance(n, nodes.Name) and n.name == "link"
+    )
+    return uses == bare
