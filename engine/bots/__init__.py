@@ -6,10 +6,11 @@ microseconds on a repeated user agent; ``rejudge_stream`` re-judges one
 token's clicks with the whole stream in view. See docs/bots.md.
 """
 
-from ._classify import ANSWERS, SIGNAL_KINDS, UA_CACHE_SIZE, Classifier, PolicyError, compile_policy
+from ._classify import ANSWERS, SIGNAL_KINDS, UA_CACHE_SIZE, Classifier, compile_policy
 from ._defaults import default_policy, default_signals, policy_version
 from ._facts import VERDICT_NAMES, RequestFacts, Verdict, facts_from_event
 from ._lists import CURATED, LIST_NAMES, crawler_entries, crawler_package_version
+from ._patterns import PolicyError
 from ._stream import StreamRules, rejudge_stream
 
 __all__ = [

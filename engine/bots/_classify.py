@@ -16,10 +16,7 @@ a bounded LRU cache, so a repeated agent costs a few dictionary look-ups.
 
 from __future__ import annotations
 
-import bisect
-import ipaddress
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -28,7 +25,8 @@ from engine.snapshot import BotPolicy, BotSignal
 
 from ._defaults import DEFAULT_ANSWERS, default_signals
 from ._facts import VERDICT_NAMES, RequestFacts, Verdict
-from ._lists import CURATED, crawler_entries
+from ._networks import Networks
+from ._patterns import PatternList, PolicyError, compile_list
 
 #: Distinct user agents remembered per classifier.
 UA_CACHE_SIZE = 8192
@@ -57,229 +55,6 @@ _CHROME = re.compile(r"(?:Chrome|Chromium)/(\d+)")
 _FIREFOX = re.compile(r"Firefox/(\d+)")
 _SAFARI_VERSION = re.compile(r"Version/(\d+)(?:\.(\d+))?")
 _IOS_OTHER = re.compile(r"CriOS/|FxiOS/|EdgiOS/|OPiOS/")
-
-
-class PolicyError(ValueError):
-    """A policy record the classifier cannot run (the spec rejects these earlier)."""
-
-
-# ------------------------------------------------------------------ user agents
-_LITERAL = re.compile(r"(?:[^\\.^$*+?{}\[\]|()]|\\[^A-Za-z0-9])+")
-
-
-def _trie_regex(words: list[str]) -> str:
-    """One regex matching any of ``words``, factored as a trie.
-
-    Python's ``re`` tries the branches of an alternation one by one at every
-    position; a trie leaves one branch per distinct next character, which makes
-    a search over ~1,500 crawler names an order of magnitude cheaper. Where one
-    word is a prefix of another, the rest is an optional greedy group, so the
-    matched text is the longest word at the leftmost position that has one
-    (iMessage's agent wins over the Facebook name it starts with).
-    """
-    trie: dict[str, Any] = {}
-    for word in words:
-        node = trie
-        for ch in word:
-            node = node.setdefault(ch, {})
-        node[""] = {}
-
-    def emit(node: dict[str, Any]) -> str:
-        branches = [re.escape(ch) + emit(child) for ch, child in sorted(node.items()) if ch]
-        if not branches:
-            return ""
-        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
-        return "(?:" + body + ")?" if "" in node else body
-
-    return emit(trie)
-
-
-def _required_literal(pattern: str) -> str | None:
-    """The longest plain-text run every match of ``pattern`` must contain, or None.
-
-    Used as a prefilter: ``literal in ua`` is a C substring search, far cheaper
-    than running the regex at every position. Conservative: a top-level ``|``,
-    inline flags, or anything unusual gives None (the regex always runs).
-    """
-    if re.search(r"\(\?[aiLmsux-]+[):]", pattern):
-        return None
-    runs: list[str] = []
-    cur = ""
-    depth = 0
-    i = 0
-    n = len(pattern)
-    while i < n:
-        ch = pattern[i]
-        lit: str | None = None
-        if ch == "\\":
-            nxt = pattern[i + 1] if i + 1 < n else ""
-            if nxt and not nxt.isalnum():
-                lit = nxt
-            i += 2
-        elif ch == "[":
-            j = i + 1
-            if j < n and pattern[j] == "^":
-                j += 1
-            if j < n and pattern[j] == "]":
-                j += 1
-            while j < n and pattern[j] != "]":
-                j += 2 if pattern[j] == "\\" else 1
-            i = j + 1
-        elif ch == "(":
-            depth += 1
-            i += 1
-        elif ch == ")":
-            depth -= 1
-            i += 1
-        elif ch == "|":
-            if depth == 0:
-                return None
-            i += 1
-        elif ch in "*?{":
-            cur = cur[:-1]  # the previous atom is optional or repeated
-            if ch == "{":
-                close = pattern.find("}", i)
-                i = n if close < 0 else close + 1
-            else:
-                i += 1
-        elif ch in ".^$+":
-            i += 1
-        else:
-            lit = ch
-            i += 1
-        if lit is not None and depth == 0:
-            if i < n and pattern[i] in "*?{":
-                runs.append(cur)
-                cur = ""
-                continue
-            cur += lit
-            if i < n and pattern[i] == "+":
-                runs.append(cur)
-                cur = ""
-            continue
-        if ch in "*?{":
-            runs.append(cur)
-            cur = ""
-            continue
-        runs.append(cur)
-        cur = ""
-    runs.append(cur)
-    best = max(runs, key=len)
-    return best or None
-
-
-def _split_alternatives(pattern: str) -> list[str]:
-    """Split a pattern at its top-level ``|`` (not inside groups or classes)."""
-    parts: list[str] = []
-    depth = 0
-    start = 0
-    i = 0
-    n = len(pattern)
-    while i < n:
-        ch = pattern[i]
-        if ch == "\\":
-            i += 2
-            continue
-        if ch == "[":
-            j = i + 1
-            if j < n and pattern[j] == "^":
-                j += 1
-            if j < n and pattern[j] == "]":
-                j += 1
-            while j < n and pattern[j] != "]":
-                j += 2 if pattern[j] == "\\" else 1
-            i = j + 1
-            continue
-        if ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-        elif ch == "|" and depth == 0:
-            parts.append(pattern[start:i])
-            start = i + 1
-        i += 1
-    parts.append(pattern[start:])
-    return parts
-
-
-def _fold_pattern(pattern: str) -> str:
-    """Lower-case a pattern's text but not its escapes (``\\S`` stays ``\\S``)."""
-    return re.sub(r"\\.|.", lambda m: m.group(0) if m.group(0)[0] == "\\" else m.group(0).lower(), pattern, flags=re.S)
-
-
-class _PatternList:
-    """One user-agent list, compiled for search: which entry (by detail) matches, if any.
-
-    Patterns that are plain text (most of the crawler list) go into one
-    trie-factored regex whose matched text names the entry; each real regular
-    expression runs only when the plain text it requires is in the agent.
-    Case-insensitive lists are folded to lower case (pattern text and agent),
-    which keeps ``re``'s fast literal paths that ``re.IGNORECASE`` disables.
-    """
-
-    __slots__ = ("_fold", "_literal_detail", "_literal_rx", "_regexes", "_unless")
-
-    def __init__(self, entries: list[tuple[str, str]], ignore_case: bool, unless: list[str] = ()) -> None:  # type: ignore[assignment]
-        self._fold = ignore_case
-        # The whole list stays silent on an agent matching one of these (case-sensitive).
-        self._unless = re.compile("|".join(f"(?:{u})" for u in unless)) if unless else None
-        self._literal_detail: dict[str, str] = {}
-        self._regexes: list[tuple[str | None, re.Pattern[str], str]] = []
-        for detail, raw in entries:
-            if not _LITERAL.fullmatch(raw):
-                re.compile(raw)  # a bad pattern fails here, naming itself
-            folded = _fold_pattern(raw) if ignore_case else raw
-            branches = _split_alternatives(folded)
-            if any(not b or re.search(r"\(\?[aiLmsux-]+[):]", b) for b in branches):
-                branches = [folded]  # inline flags or an empty branch: keep it whole
-            for pattern in branches:
-                if _LITERAL.fullmatch(pattern):
-                    text = re.sub(r"\\(.)", r"\1", pattern)
-                    self._literal_detail.setdefault(text, detail)
-                else:
-                    self._regexes.append((_required_literal(pattern), re.compile(pattern), detail))
-        words = list(self._literal_detail)
-        self._literal_rx = re.compile(_trie_regex(words)) if words else None
-
-    def match(self, ua: str) -> str | None:
-        """The detail of an entry that matches ``ua``, or None."""
-        if self._unless is not None and self._unless.search(ua) is not None:
-            return None
-        if self._fold:
-            ua = ua.lower()
-        if self._literal_rx is not None:
-            m = self._literal_rx.search(ua)
-            if m is not None:
-                return self._literal_detail[m.group(0)]
-        for literal, rx, detail in self._regexes:
-            if (literal is None or literal in ua) and rx.search(ua) is not None:
-                return detail
-        return None
-
-
-def _compile_list(params: Mapping[str, Any]) -> _PatternList:
-    name = params.get("list")
-    remove = set(params.get("remove", ()))
-    added = [(a.get("name") or "custom", a["pattern"]) for a in params.get("add", ())]
-    unless = list(params.get("unless", ()))
-    try:
-        if name == "crawlers":
-            tags = set(params.get("tags", ()))
-            entries: list[tuple[str, str]] = []
-            for pattern, entry_tags in crawler_entries():
-                if pattern in remove or (tags and not tags.intersection(entry_tags)):
-                    continue
-                # Detail: the entry's first tag for the catch-all signal (crawler:seo);
-                # none for a signal that already selects by tag.
-                entries.append(("" if tags or not entry_tags else entry_tags[0], pattern))
-            entries.extend((n if n != "custom" else "", p) for n, p in added)
-            return _PatternList(entries, False, unless)
-        if name not in CURATED:
-            raise PolicyError(f"unknown user-agent list {name!r}; expected one of {sorted(CURATED)} or 'crawlers'")
-        entries = [(n, p) for n, p in CURATED[name] if n not in remove and p not in remove]
-        return _PatternList(entries + added, True, unless)
-    except re.error as exc:
-        raise PolicyError(f"invalid pattern in user-agent list {name!r}: {exc}") from exc
 
 
 def _sends_sec_fetch(ua: str) -> bool:
@@ -313,69 +88,6 @@ class _UAInfo:
     sec_fetch: bool
 
 
-# ------------------------------------------------------------------- networks
-def _ipv4_int(ip: str) -> int | None:
-    """Dotted-quad IPv4 to an integer, a few times cheaper than ``ipaddress``; None otherwise."""
-    parts = ip.split(".")
-    if len(parts) != 4:
-        return None
-    n = 0
-    for part in parts:
-        if not part.isdigit() or len(part) > 3:
-            return None
-        v = int(part)
-        if v > 255:
-            return None
-        n = (n << 8) | v
-    return n
-
-
-class _Networks:
-    """ASN set plus CIDR blocks as sorted integer ranges (bisect, no per-block loop)."""
-
-    __slots__ = ("_contains", "_ends", "_starts", "asns")
-
-    def __init__(self, asns: list[int], cidrs: list[str]) -> None:
-        self.asns = frozenset(int(a) for a in asns)
-        ranges: list[tuple[int, int]] = []
-        for cidr in cidrs:
-            try:
-                net = ipaddress.ip_network(cidr, strict=False)
-            except ValueError as exc:
-                raise PolicyError(f"invalid CIDR {cidr!r}: {exc}") from exc
-            # IPv6 ranges are offset past the IPv4 space so one sorted list holds both.
-            off = 0 if net.version == 4 else 1 << 32
-            ranges.append((int(net.network_address) + off, int(net.broadcast_address) + off))
-        ranges.sort()
-        merged: list[tuple[int, int]] = []
-        for s, e in ranges:
-            if merged and s <= merged[-1][1] + 1:
-                merged[-1] = (merged[-1][0], max(merged[-1][1], e))
-            else:
-                merged.append((s, e))
-        self._starts = [s for s, _ in merged]
-        self._ends = [e for _, e in merged]
-        self._contains = lru_cache(maxsize=4096)(self._lookup)
-
-    def _lookup(self, ip: str) -> bool:
-        n = _ipv4_int(ip)
-        if n is None:
-            try:
-                addr = ipaddress.ip_address(ip)
-            except ValueError:
-                return False
-            n = int(addr) + (0 if addr.version == 4 else 1 << 32)
-        i = bisect.bisect_right(self._starts, n) - 1
-        return i >= 0 and n <= self._ends[i]
-
-    def match(self, asn: int | None, ip: str | None) -> str | None:
-        if asn is not None and asn in self.asns:
-            return f"asn-{asn}"
-        if ip and self._starts and self._contains(ip):
-            return "cidr"
-        return None
-
-
 # ----------------------------------------------------------------- classifier
 @dataclass(frozen=True, slots=True)
 class _Step:
@@ -406,7 +118,7 @@ class Classifier:
         self._reason_answers: dict[str, str] = {}
         # Consecutive user-agent signals form one group: one cached look-up per
         # request, first match in policy order wins (an exemption included).
-        self._ua_groups: list[list[tuple[_Step, _PatternList]]] = []
+        self._ua_groups: list[list[tuple[_Step, PatternList]]] = []
         steps: list[_Step] = []
         for sig in signals:
             kind = _KINDS.get(sig.kind)
@@ -425,7 +137,7 @@ class Classifier:
             elif kind == _K_REFERER:
                 data = tuple(h.lower().lstrip(".") for h in p.get("hosts", ()))
             elif kind == _K_NETWORK:
-                data = _Networks(list(p.get("asns", ())), list(p.get("cidrs", ())))
+                data = Networks(list(p.get("asns", ())), list(p.get("cidrs", ())))
             elif kind == _K_TIMING:
                 data = float(p.get("below-seconds", 15.0))
             answer = p.get("answer")
@@ -436,7 +148,7 @@ class Classifier:
             weak = sig.strength == "weak"
             step = _Step(kind, sig, data, int(p.get("weight", 1)), weak, not weak and sig.verdict == "human")
             if kind == _K_UA:
-                plist = _compile_list(p)
+                plist = compile_list(p)
                 if steps and steps[-1].kind == _K_UA:
                     self._ua_groups[-1].append((step, plist))
                     continue
