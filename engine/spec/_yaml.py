@@ -200,10 +200,12 @@ def _build(node: yaml.Node, loc: Loc, doc: SourceDoc, loader: _Loader, problems:
         result: dict[str, Any] = {}
         for key_node, value_node in node.value:
             key_span = _span(doc.path, key_node.start_mark, key_node.end_mark)
-            try:
-                key = loader.construct_object(key_node) if isinstance(key_node, yaml.ScalarNode) else None
-            except (yaml.constructor.ConstructorError, ValueError):
-                key = None  # the tag is already reported (E104)
+            key = None
+            if isinstance(key_node, yaml.ScalarNode):
+                try:
+                    key = _build(key_node, (*loc, "<key>"), doc, loader, problems)
+                finally:
+                    doc.values.pop((*loc, "<key>"), None)
             if not isinstance(key, str):
                 problems.append(Diagnostic("E107", "error", "a key must be text", key_span,
                                            hint="quote the key or write a field name"))
@@ -221,6 +223,8 @@ def _build(node: yaml.Node, loc: Loc, doc: SourceDoc, loader: _Loader, problems:
         return result
     if isinstance(node, yaml.SequenceNode):
         return [_build(item, (*loc, i), doc, loader, problems) for i, item in enumerate(node.value)]
+    if not node.tag.startswith("tag:yaml.org,2002:"):
+        return node.value  # a custom tag, already reported (E104)
     try:
         return loader.construct_object(node)
     except (yaml.constructor.ConstructorError, ValueError) as exc:
