@@ -17,6 +17,7 @@ from ._writer import (
     EventIds,
     WriterOptions,
     finish_stale_files,
+    pid_alive,
     truncate_ip,
     ulid_time_ms,
 )
@@ -36,6 +37,7 @@ __all__ = [
     "WriterOptions",
     "finish_stale_files",
     "list_log_files",
+    "pid_alive",
     "read_events",
     "read_lines",
     "stem_of",

@@ -262,7 +262,7 @@ def finish_stale_files(
     Returns the finished paths.
     """
     host = _safe_host(host if host is not None else socket.gethostname())
-    alive = is_alive or _pid_alive
+    alive = is_alive or pid_alive
     done: list[Path] = []
     base = Path(folder)
     if not base.is_dir():
@@ -315,11 +315,16 @@ def _cut_partial_tail(path: Path) -> None:
         pass
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """True while ``pid`` runs; a zombie (killed, not yet reaped) counts as dead."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            return fh.read().rsplit(b") ", 1)[1][:1] != b"Z"
+    except (OSError, IndexError):
+        return True

@@ -52,6 +52,10 @@ class WorkerConfig(msgspec.Struct, frozen=True):
     fallback_url: str | None = None  # unknown links redirect here instead of a 404 page
     rotate_bytes: int = 64 * 1024 * 1024
     rotate_seconds: float = 3600.0
+    # Behind a load balancer the socket's peer is the balancer: take the client
+    # address from this header instead (its last entry, the one the balancer
+    # added). Only set it when every request comes through a trusted proxy.
+    client_ip_header: str | None = None
 
 
 _SAFE_BODY = not_found_page()
@@ -68,6 +72,7 @@ class RedirectApp:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._loop: Any = None
+        self._ip_header: str | None = None
         self._state_sig: tuple[int, int, int] | None = None
         self._retiring: list[tuple[float, Snapshot]] = []
 
@@ -84,6 +89,7 @@ class RedirectApp:
             cfg.logs, options=WriterOptions(max_bytes=cfg.rotate_bytes, max_age_s=cfg.rotate_seconds)
         )
         self._encode = msgspec.json.Encoder().encode
+        self._ip_header = cfg.client_ip_header.lower() if cfg.client_ip_header else None
         self._metrics_dir = Path(cfg.metrics_dir)
         state = self._read_state()
         if state is None:
@@ -115,8 +121,11 @@ class RedirectApp:
         try:
             headers = scope.headers
             now = time.time()
-            client = scope.client
-            ip = client.rsplit(":", 1)[0].strip("[]") if client else ""
+            if self._ip_header is not None and (fwd := headers.get(self._ip_header)):
+                ip = fwd.rsplit(",", 1)[-1].strip()[:64]
+            else:
+                client = scope.client
+                ip = client.rsplit(":", 1)[0].strip("[]") if client else ""
             out = self.handler.handle(  # type: ignore[union-attr]
                 method, scope.path, headers.get("host") or scope.authority or "", headers, ip, now
             )

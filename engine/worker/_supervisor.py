@@ -32,7 +32,7 @@ from typing import Any, TextIO
 
 import msgspec
 
-from engine.clicklog import finish_stale_files
+from engine.clicklog import finish_stale_files, pid_alive
 from engine.snapshot import SnapshotError, open_snapshot, resolve_pointer
 
 from ._app import CONFIG_ENV, WorkerConfig
@@ -65,6 +65,7 @@ class ServeOptions:
     backlog: int = 1024
     log_level: str = "warning"  # Granian's own log (its access log is always off)
     run_dir: str | None = None  # state + metrics files; default: a fresh temporary folder
+    client_ip_header: str | None = None  # e.g. x-forwarded-for, only behind a trusted proxy
 
 
 def resolve_source(snapshot: str) -> str:
@@ -143,6 +144,7 @@ class Supervisor:
             state_file=str(self.state_file), logs=str(Path(o.logs).resolve()),
             metrics_dir=str(self.metrics_dir), geoip=o.geoip, asn=o.asn,
             fallback_url=o.fallback_url, rotate_bytes=o.rotate_bytes, rotate_seconds=o.rotate_seconds,
+            client_ip_header=o.client_ip_header,
         )
 
     def start_threads(self) -> None:
@@ -227,7 +229,7 @@ class Supervisor:
     # ---------------------------------------------------------------- admin
     def live_workers(self) -> tuple[list[dict[str, Any]], set[int]]:
         files = read_worker_files(self.metrics_dir)
-        live = {w["pid"] for w in files if isinstance(w.get("pid"), int) and _alive(w["pid"])}
+        live = {w["pid"] for w in files if isinstance(w.get("pid"), int) and pid_alive(w["pid"])}
         return files, live
 
     def readiness(self) -> tuple[int, dict[str, Any]]:
@@ -256,21 +258,6 @@ class Supervisor:
                 "version": self.state.version, "config_commit": self.state.config_commit,
             }
         return render_prometheus(files, live, sup)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    # a zombie (killed, not yet reaped) still answers kill(0)
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as fh:
-            return fh.read().split(b") ", 1)[1][:1] != b"Z"
-    except (OSError, IndexError):
-        return True
 
 
 class _AdminHandler(BaseHTTPRequestHandler):

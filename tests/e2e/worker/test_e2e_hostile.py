@@ -7,9 +7,9 @@ import time
 
 import httpx
 import pytest
-from conftest import HOST, Server, build_snapshot, token
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from worker_e2e_support import HOST, Server, build_snapshot, token
 
 from engine.snapshot import publish_snapshot
 

@@ -7,7 +7,7 @@ import time
 
 import httpx
 import pytest
-from conftest import HOST, Server, build_snapshot, token
+from worker_e2e_support import HOST, Server, build_snapshot, token
 
 from engine.snapshot import publish_snapshot
 

@@ -7,7 +7,7 @@ import json
 import os
 
 import pytest
-from conftest import TOKENS, campaign
+from worker_unit_support import TOKENS, campaign
 
 from engine.snapshot import publish_snapshot, write_snapshot
 from engine.worker import ServeError, ServeOptions, Supervisor, resolve_source

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import msgspec
 import pytest
-from conftest import HUMAN_HEADERS, NOW, campaign
+from worker_unit_support import HUMAN_HEADERS, NOW, campaign
 
 from engine.clicklog import ClickEvent
 from engine.snapshot import Template
