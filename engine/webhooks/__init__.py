@@ -21,7 +21,7 @@ from ._dispatcher import (
     run_dispatcher,
     summarize,
 )
-from ._guard import AddressRefused, GuardedBackend, check_addresses, refusal_reason
+from ._guard import AddressRefused, check_addresses, refusal_reason, resolve_checked
 from ._payload import (
     DEFAULT_EVENT_TYPES,
     EVENT_TYPES,
@@ -60,7 +60,6 @@ __all__ = [
     "EndpointMetrics",
     "EndpointRunner",
     "EndpointState",
-    "GuardedBackend",
     "HttpxSender",
     "Payload",
     "PoolSender",
@@ -88,6 +87,7 @@ __all__ = [
     "refusal_reason",
     "render_metrics",
     "replay_range",
+    "resolve_checked",
     "retry_dead_letters",
     "run_dispatcher",
     "summarize",

@@ -14,14 +14,11 @@ import asyncio
 import ipaddress
 import socket
 from collections.abc import Iterable
-from typing import Any
-
-import httpcore
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
-class AddressRefused(httpcore.ConnectError):
+class AddressRefused(Exception):
     """The endpoint's host resolves to an address we do not deliver to."""
 
 
@@ -65,37 +62,11 @@ def check_addresses(host: str, addresses: Iterable[str], *, allow_private: bool 
     return out
 
 
-class GuardedBackend(httpcore.AsyncNetworkBackend):
-    """An httpcore network backend that resolves, checks and then connects by address."""
-
-    def __init__(self, *, allow_private: bool = False) -> None:
-        self._inner = httpcore.AnyIOBackend()
-        self._allow_private = allow_private
-
-    async def connect_tcp(self, host: str, port: int, timeout: float | None = None,
-                          local_address: str | None = None,
-                          socket_options: Iterable[Any] | None = None) -> httpcore.AsyncNetworkStream:
-        loop = asyncio.get_running_loop()
-        try:
-            infos = await asyncio.wait_for(
-                loop.getaddrinfo(host, port, type=socket.SOCK_STREAM), timeout)
-        except (OSError, TimeoutError) as exc:
-            raise httpcore.ConnectError(f"cannot resolve {host}: {exc}") from exc
-        addresses = check_addresses(host, (str(i[4][0]) for i in infos), allow_private=self._allow_private)
-        last: Exception | None = None
-        for address in addresses:
-            try:
-                return await self._inner.connect_tcp(address, port, timeout=timeout,
-                                                     local_address=local_address,
-                                                     socket_options=socket_options)
-            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
-                last = exc
-        assert last is not None
-        raise last
-
-    async def connect_unix_socket(self, path: str, timeout: float | None = None,
-                                  socket_options: Iterable[Any] | None = None) -> httpcore.AsyncNetworkStream:
-        raise AddressRefused("unix sockets are not webhook endpoints")
-
-    async def sleep(self, seconds: float) -> None:
-        await self._inner.sleep(seconds)
+async def resolve_checked(host: str, port: int, *, allow_private: bool = False) -> list[str]:
+    """Resolve ``host`` and return the addresses to connect to; AddressRefused if any is refused."""
+    loop = asyncio.get_running_loop()
+    try:
+        infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except OSError as exc:
+        raise OSError(f"cannot resolve {host}: {exc.strerror or exc}") from None
+    return check_addresses(host, (str(i[4][0]) for i in infos), allow_private=allow_private)
