@@ -130,3 +130,25 @@ def test_nothing_is_modified() -> None:
 @pytest.mark.parametrize("n", [0, 1])
 def test_short_streams(n: int) -> None:
     assert len(rejudge_stream([click(0, "203.0.113.0/24")] * n)) == n
+
+
+def test_every_header_the_default_policy_reads_is_logged() -> None:
+    """Re-judging needs them: a header the policy reads but the log drops would change verdicts."""
+    from engine.bots import default_policy
+    from engine.clicklog import LOGGED_HEADERS
+
+    read = {"accept", "accept-language", "sec-fetch-mode", "referer"}
+    for signal in default_policy().signals:
+        read |= set(signal.params.get("headers", {}))
+    assert read <= set(LOGGED_HEADERS)
+
+
+def test_facts_from_an_ipv6_event_use_the_network_address() -> None:
+    assert facts_from_event(click(0, "2001:db8:1::/48")).client_ip == "2001:db8:1::"
+
+
+@pytest.mark.parametrize("ua", [IPHONE, "curl/8.4.0", "facebookexternalhit/1.1 Facebot Twitterbot/1.0", ""])
+def test_a_logged_click_re_judges_to_the_live_verdict(classifier: Classifier, ua: str) -> None:
+    live = RequestFacts("GET", ua, SAFARI_IOS, client_ip="5.9.12.34", asn=None, seconds_since_send=3.0)
+    event = click(0, "5.9.12.0/24", ua=ua, headers=dict(SAFARI_IOS), since=3.0)
+    assert classifier.classify(facts_from_event(event)) == classifier.classify(live)
