@@ -20,7 +20,6 @@ from __future__ import annotations
 import os
 import tempfile
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -94,20 +93,22 @@ class ContinuityReport:
         return lines
 
 
-def _raw_tokens(snap: Snapshot) -> Iterator[tuple[bytes, bytes]]:
-    cur = snap._txn.cursor()
-    if not cur.set_range(b"t:"):
-        return
-    for key, val in cur:
-        yield bytes(key), bytes(val)
+def _campaign_index(raw: bytes | memoryview) -> int:
+    # A TokenRecord is a MessagePack array whose first item is the campaign
+    # index: a fixarray header (0x90-0x9f) then a positive fixint (< 128) in
+    # all but huge configs. Read it without decoding the record.
+    if raw[0] & 0xF0 == 0x90 and raw[1] < 0x80:
+        return raw[1]
+    return _token_decoder.decode(raw).campaign
 
 
 def check_continuity(old: Snapshot, new: Snapshot, *, now: datetime | None = None) -> ContinuityReport:
     """Compare every token of ``old`` with ``new``: same campaign, same recipient, or retention over.
 
-    Streams both token lists in key order (a merge join): memory stays flat for
-    millions of tokens. Records whose bytes are equal and whose campaign index
-    names the same campaign in both are accepted without decoding.
+    Walks both token lists in key order (a merge join over the two memory
+    maps): memory stays flat for millions of tokens. A record whose bytes are equal in
+    both and whose campaign index names the same campaign is accepted without
+    decoding; only differing records are decoded.
 
     Parameters
     ----------
@@ -130,30 +131,44 @@ def check_continuity(old: Snapshot, new: Snapshot, *, now: datetime | None = Non
     report.retain_until = {c.id: c.retain_until for c in old.campaigns}
     expired = [c.retain_until is not None and c.retain_until <= ts for c in old.campaigns]
     same_index = [i < len(new_ids) and new_ids[i] == cid for i, cid in enumerate(old_ids)]
-
-    new_iter = _raw_tokens(new)
-    nk, nv = next(new_iter, (None, None))
-    for ok_, ov in _raw_tokens(old):
-        while nk is not None and nk < ok_:
-            nk, nv = next(new_iter, (None, None))
-        orec = _token_decoder.decode(ov)
-        if expired[orec.campaign]:
-            report.expired += 1
-            continue
-        report.checked += 1
-        cid = old_ids[orec.campaign]
-        if nk != ok_:
-            report.missing[cid] += 1
-            continue
-        if ov == nv and same_index[orec.campaign]:
-            continue
-        assert nv is not None
-        nrec = _token_decoder.decode(nv)
-        new_cid = new_ids[nrec.campaign] if nrec.campaign < len(new_ids) else "?"
-        if new_cid != cid:
-            report.repointed[(cid, new_cid)] += 1
-        elif nrec.recipient != orec.recipient:
-            report.recipient_changed[cid] += 1
+    # A merge join of two cursors over plain-bytes transactions: sequential
+    # reads of both B-trees beat one lookup per token by about a third.
+    old_txn = old._env.begin(buffers=False)
+    new_txn = new._env.begin(buffers=False)
+    checked = n_expired = 0
+    try:
+        ocur, ncur = old_txn.cursor(), new_txn.cursor()
+        if not ocur.set_range(b"t:"):
+            return report
+        ncur.set_range(b"t:")
+        nit = ncur.iternext()
+        nk, nv = next(nit, (None, None))
+        for key, ov in ocur.iternext():
+            ci = _campaign_index(ov)
+            if expired[ci]:
+                n_expired += 1
+                continue
+            checked += 1
+            while nk is not None and nk < key:
+                nk, nv = next(nit, (None, None))
+            if nk != key:
+                report.missing[old_ids[ci]] += 1
+                continue
+            if same_index[ci] and nv == ov:
+                continue
+            assert nv is not None
+            orec = _token_decoder.decode(ov)
+            nrec = _token_decoder.decode(nv)
+            cid = old_ids[ci]
+            new_cid = new_ids[nrec.campaign] if nrec.campaign < len(new_ids) else "?"
+            if new_cid != cid:
+                report.repointed[(cid, new_cid)] += 1
+            elif nrec.recipient != orec.recipient:
+                report.recipient_changed[cid] += 1
+    finally:
+        old_txn.abort()
+        new_txn.abort()
+    report.checked, report.expired = checked, n_expired
     return report
 
 
