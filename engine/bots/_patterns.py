@@ -214,6 +214,7 @@ class PatternList:
 
 
 def compile_list(params: Mapping[str, Any]) -> PatternList:
+    """Compile one ``user-agent`` signal's list (built-in entries, minus removed, plus added)."""
     name = params.get("list")
     remove = set(params.get("remove", ()))
     added = [(a.get("name") or "custom", a["pattern"]) for a in params.get("add", ())]
@@ -232,6 +233,12 @@ def compile_list(params: Mapping[str, Any]) -> PatternList:
             return PatternList(entries, False, unless)
         if name not in CURATED:
             raise PolicyError(f"unknown user-agent list {name!r}; expected one of {sorted(CURATED)} or 'crawlers'")
+        known = {n for n, _ in CURATED[name]} | {p for _, p in CURATED[name]}
+        unknown = sorted(remove - known)
+        if unknown:
+            # A removal that removes nothing is a typo that would silently keep the entry.
+            names = ", ".join(n for n, _ in CURATED[name])
+            raise PolicyError(f"cannot remove {unknown} from {name!r}: not an entry; entries are {names}")
         entries = [(n, p) for n, p in CURATED[name] if n not in remove and p not in remove]
         return PatternList(entries + added, True, unless)
     except re.error as exc:

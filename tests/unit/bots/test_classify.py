@@ -229,7 +229,8 @@ def test_ipv6_cidr_and_bad_address() -> None:
     (BotSignal(kind="network", verdict="bot", reason="x", params={"cidrs": ["10.0.0.0/33"]}), "invalid CIDR"),
     (BotSignal(kind="method", verdict="robot", reason="x"), "unknown verdict"),
     (BotSignal(kind="method", verdict="bot", reason="x", params={"answer": "tarpit"}), "unknown answer"),
-], ids=["kind", "list", "pattern", "cidr", "verdict", "answer"])
+    (BotSignal(kind="user-agent", verdict="bot", reason="x", params={"list": "http-libraries", "remove": ["curll"]}), "cannot remove"),
+], ids=["kind", "list", "pattern", "cidr", "verdict", "answer", "remove typo"])
 def test_bad_policy_records_are_refused(signal: BotSignal, message: str) -> None:
     from engine.bots import PolicyError
 
