@@ -22,6 +22,8 @@ from jinja2 import nodes
 
 from engine.snapshot import Template
 
+from ._pii import is_pii_field
+
 #: Click-time names: bare (``variant``, ``route``) and objects (``store.x``, ``attr.x``).
 BARE_SLOTS = ("variant", "route")
 OBJECT_SLOTS = ("store", "attr")
@@ -107,6 +109,15 @@ def parse_parts(source: str, context: dict[str, dict[str, str]]) -> Parts:
 
 def _field(node: nodes.Node, context: dict[str, dict[str, str]]) -> Parts:
     out = Parts()
+    names = [n.name for n in node.find_all(nodes.Name)] + [g.attr for g in node.find_all(nodes.Getattr)]
+    if isinstance(node, nodes.Name | nodes.Getattr):
+        names.append(node.name if isinstance(node, nodes.Name) else node.attr)
+    objects = {n.name for n in node.find_all(nodes.Name)} | ({node.node.name} if isinstance(node, nodes.Getattr) and isinstance(node.node, nodes.Name) else set())
+    if "store" not in objects and any(is_pii_field(n) for n in names):
+        # Privacy first: say it is personal data before saying it is unknown.
+        field_name = ".".join(n for n in names[-1:])
+        raise TemplateProblem("E406", f'"{field_name}" looks like personal data, which may not appear in a URL', line=node.lineno,
+                              hint="no phone number, email or name may appear in a URL; recipients are known by their token")
     if isinstance(node, nodes.Name):
         if node.name in BARE_SLOTS:
             out.items.append(("slot", node.name))

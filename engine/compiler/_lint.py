@@ -20,6 +20,7 @@ from engine.diagnostics import Diagnostic, SourceSpan
 from engine.snapshot import Message
 
 from ._link_templates import Destination
+from ._pii import is_pii_field
 from ._plan import CompliancePolicy
 from .sms import measure, non_gsm7_chars
 
@@ -30,26 +31,10 @@ BUILTIN_SHORTENERS = (
     "shorturl.at", "t.co", "t.ly", "tiny.cc", "tinyurl.com", "tr.im", "v.gd", "s.id", "shorte.st",
 )
 
-#: Words that mark a field as personal data: a field named with one of them may
-#: never reach a URL, a UTM parameter, or the snapshot (invariant 1).
-PII_WORDS = frozenset({
-    "phone", "number", "msisdn", "e164", "mobile", "cell", "tel", "telephone", "email", "mail",
-    "name", "firstname", "lastname", "surname", "fullname", "address", "street", "postcode", "zip",
-    "dob", "birthday", "birthdate", "ssn", "passport", "iban",
-})
-
 _PHONE_CANDIDATE = re.compile(r"(?<![\w%])\+?\d(?:[\s().-]?\d){6,14}(?!\w)")
 _URL = re.compile(r"https?://([a-z0-9.-]+)", re.IGNORECASE)
 
 _message_env = SandboxedEnvironment(undefined=jinja2.StrictUndefined, autoescape=False)
-
-
-def is_pii_field(name: str) -> bool:
-    """True when a field name looks like personal data (``phone``, ``customer_email``, ``first-name``)."""
-    lowered = name.lower()
-    words = set(re.split(r"[^a-z0-9]+", lowered))
-    compact = re.sub(r"[^a-z0-9]", "", lowered)
-    return bool(words & PII_WORDS) or any(w in compact for w in ("phone", "email", "msisdn", "e164", "mobile"))
 
 
 def phone_like(text: str, region: str) -> list[str]:
@@ -133,6 +118,10 @@ def lint_campaign(inp: LintInput, policy: CompliancePolicy) -> tuple[Message | N
         if is_pii_field(key):
             out.append(Diagnostic("E406", "error", f'UTM parameter "{key}" is named like personal data', span,
                                   hint="UTM values end up in analytics tools; never put personal data there"))
+        for slot in re.findall(r"\{(attr\.[^{}]+)\}", text):
+            if is_pii_field(slot[5:]):
+                out.append(Diagnostic("E406", "error", f'UTM parameter "{key}" uses personal data field "{slot}"', span,
+                                      hint="UTM values end up in analytics tools; never put personal data there"))
         for number in phone_like(text, inp.region):
             out.append(_phone_literal(span, number))
     for d in inp.domains:
@@ -207,8 +196,9 @@ def _lint_destination(
         out.append(Diagnostic("E405", "error", f'{what} domain "{host}" is not in the allowed domains', span,
                               expected=f"one of {', '.join(policy.allowed_domains)} (or a subdomain)",
                               hint=f"ask compliance to add {host} to allowed-domains in {policy.source or 'the compliance policy'}"))
+    from_utm = {slot for _, _, t in inp.utm for slot in re.findall(r"\{(attr\.[^{}]+)\}", t)}
     for slot in slots:
-        if slot.startswith("attr.") and is_pii_field(slot[5:]):
+        if slot.startswith("attr.") and is_pii_field(slot[5:]) and slot not in from_utm:  # reported at the UTM
             out.append(Diagnostic("E406", "error", f'{what} uses personal data field "{slot}"', span,
                                   hint="no phone number, email or name may appear in a URL; use an opaque segment"))
     for number in phone_like(text, inp.region):

@@ -258,3 +258,10 @@ def test_yaml_store_list_error_points_into_the_yaml(repo: Path) -> None:
 def test_store_use_without_a_store_list(repo: Path, old: str, new: str) -> None:
     edit(repo / "campaigns" / "flu-shots.yaml", old, new)
     assert error_codes(repo) == ["E314"]
+
+
+def test_pii_in_utm_is_reported_once_at_the_utm(repo: Path) -> None:
+    edit(repo / "campaigns" / "spring-sale.yaml", "utm_medium: text", "utm_medium: text\n  utm_content: '{{ attr.email }}'")
+    errors = link_config(repo).errors
+    assert [d.code for d in errors] == ["E406"]
+    assert errors[0].span.line == 39 and "email" in errors[0].summary

@@ -6,7 +6,7 @@ from datetime import datetime
 
 import pytest
 
-from engine.compiler._link_templates import compile_destination
+from engine.compiler._link_templates import TemplateProblem, compile_destination
 from engine.compiler._lint import LintInput, is_pii_field, lint_campaign, phone_like
 from engine.compiler._plan import CategoryRules, CompliancePolicy, QuietHours
 from engine.diagnostics import SourceSpan
@@ -50,7 +50,6 @@ def test_clean_campaign_has_no_findings() -> None:
         ({"destinations": ["http://www.acme.example/x"]}, ["E404"]),
         ({"destinations": ["https://evil.example/x"]}, ["E405"]),
         ({"destinations": ["https://tinyurl.com/x"]}, ["E403", "E405"]),
-        ({"destinations": ["https://www.acme.example/x?e={{ attr.email }}"]}, ["E406"]),
         ({"destinations": ["https://www.acme.example/call/+1-202-555-0143"]}, ["E407"]),
         ({"destinations": ["https://www.acme.example/d/2027-03-01"]}, []),
         ({"send_at": datetime.fromisoformat("2027-03-01T22:30:00-05:00")}, ["E408"]),
@@ -62,7 +61,7 @@ def test_clean_campaign_has_no_findings() -> None:
         ({"message": "Hi {{ attr.nope }} {{ link }} Reply STOP to opt out."}, ["E328"]),
     ],
     ids=["missing opt-out", "over budget", "UCS-2 warning", "shortener in message", "http", "outside allowlist",
-         "shortener destination", "PII attribute in URL", "phone literal in URL", "a date is not a phone",
+         "shortener destination", "phone literal in URL", "a date is not a phone",
          "send in quiet hours", "send outside quiet hours", "category phrase", "category forbids attributes",
          "shortener link domain", "undeclared message attribute"],
 )
@@ -77,6 +76,18 @@ def test_over_budget_counts_the_real_link_and_names_the_culprit() -> None:
     (d,) = [f for f in found if f.code == "E401"]
     assert "'’'" in (d.hint or "")
     assert message is not None and message.encoding == "UCS-2" and message.segments == 2
+
+
+@pytest.mark.parametrize(
+    "source",
+    ["https://www.acme.example/x?p={{ phone }}", "https://www.acme.example/x?p={{ recipient.email }}",
+     "https://www.acme.example/x?p={{ attr.first_name | upper }}", "https://www.acme.example/x?e={{ attr.email }}"],
+    ids=["bare phone", "recipient email", "filtered name", "PII attribute"],
+)
+def test_pii_in_a_destination_is_refused_before_anything_else(source: str) -> None:
+    with pytest.raises(TemplateProblem) as info:
+        compile_destination(source, {}, {})
+    assert info.value.code == "E406"
 
 
 def test_phone_errors_never_echo_the_number() -> None:
