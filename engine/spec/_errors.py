@@ -59,6 +59,13 @@ def diagnostics_from_validation(doc: SourceDoc, exc: ValidationError, model: typ
     for err, loc in errors:
         by_path[loc].append(err)
     substantive = {loc for err, loc in errors if err["type"] not in _TYPE_ERRORS or err["type"] in ("literal_error", "enum")}
+    # A value-or-list union fails twice for a bad item: as a whole value at the
+    # list, and as an item. Keep the error that points at the item.
+    all_locs = {loc for _, loc in errors}
+    errors = [
+        (err, loc) for err, loc in errors
+        if err["type"] not in ("literal_error", "enum") or not any(o[: len(loc)] == loc and len(o) > len(loc) for o in all_locs)
+    ]
     out: list[Diagnostic] = []
     done_type: set[Loc] = set()
     for err, loc in errors:

@@ -144,7 +144,8 @@ class WhenSpec(SpecModel):
     def _countries(cls, value: OneOrMany | None) -> OneOrMany | None:
         for code in [value] if isinstance(value, str) else value or []:
             if len(code) != 2 or not code.isalpha() or not code.isupper():
-                raise custom_error("E217", f'"{code}" is not a country code', "ISO 3166-1 alpha-2 in capitals, e.g. DE, US, GB")
+                hint = f'write "{code.upper()}"' if len(code) == 2 and code.isalpha() else ""
+                raise custom_error("E217", f'"{code}" is not a country code', "ISO 3166-1 alpha-2 in capitals, e.g. DE, US, GB", hint)
         return value
 
     @field_validator("region")

@@ -44,9 +44,13 @@ def test_example_compliance_policy_validates() -> None:
         ("  {{ link }} Reply", "  Reply", "E218", 27, None),
         ("order: [home, ip]", "order: [home, home]", "E215", 43, None),
         ("order: [home, ip]", "order: [home, shop]", "E206", 43, None),
+        ("device: ios,", "device: [ios, ipad],", "E206", 70, None),
+        ('time: "18:00-23:00"', "days: [monday, tue]", "E206", 70, 'did you mean "mon"?'),
+        ("region: CA-QC", "country: de", "E217", 66, 'write "DE"'),
     ],
     ids=["unknown condition", "unknown field", "wrong type", "bad enum", "bad zone", "bad duration", "bad id",
-         "url as host", "bad time window", "bad region", "message without link", "order twice", "unknown order source"],
+         "url as host", "bad time window", "bad region", "message without link", "order twice", "unknown order source", "bad item in a list",
+         "bad day name", "lowercase country"],
 )
 def test_errors_point_at_the_value(old: str, new: str, code: str, line: int, hint: str | None) -> None:
     assert old in EXAMPLE
