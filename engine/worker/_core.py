@@ -20,7 +20,7 @@ the person; the IP is truncated (/24, /48) before it reaches the event; only
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 from urllib.parse import quote
@@ -64,6 +64,8 @@ _TOKEN_RE = re.compile(f"[{re.escape(TOKEN_ALPHABET)}]{{4,32}}")
 #: link ("...go.acme.example/Ab3x." at the end of a sentence); none is in the
 #: token alphabet, so cutting them never changes a real token.
 _TRAILING_JUNK = ".,;:!?)]}>'\"/"
+_TRAILING_TUPLE = tuple(_TRAILING_JUNK)
+_NO_REASONS: list[str] = []  # shared, never mutated: an empty list is omitted from the line
 _LOGGED = frozenset(LOGGED_HEADERS)
 _SCHEME_RE = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]{0,31}")  # RFC 3986 section 3.1
 _IP_CACHE_MAX = 65536
@@ -211,7 +213,7 @@ class ClickHandler:
         """Decide the answer to one request and build its click event."""
         ms = int(now * 1000)
         token = path[1:] if path.startswith("/") else path
-        if token.endswith(tuple(_TRAILING_JUNK)):
+        if token.endswith(_TRAILING_TUPLE):
             token = token.rstrip(_TRAILING_JUNK)
         ua = headers.get("user-agent") or ""
         if len(ua) > _MAX_UA:
@@ -250,7 +252,7 @@ class ClickHandler:
                 answer, status, body = "redirect", 302, b""
                 hdrs = [("location", dest), *REDIRECT_HEADERS]
         if d.route == "error":
-            reasons = [*reasons, "routing-error"]
+            reasons = (*reasons, "routing-error")
         if geo is None:
             country = region = city = accuracy = asn = None
         else:
@@ -280,20 +282,20 @@ class ClickHandler:
     def _judge(
         self, cc: _Compiled, method: str, ua: str, logged: dict[str, str],
         client_ip: str, geo: Any, since: float | None,
-    ) -> tuple[str, list[str], str | None, str]:
+    ) -> tuple[str, Sequence[str], str | None, str]:
         cls = cc.classifier
         if cls is None:
-            return "unjudged", [], None, "redirect"
+            return "unjudged", _NO_REASONS, None, "redirect"
         try:
             # The classifier sees exactly the headers the log keeps, so a
             # re-judge of the log reaches the verdict the worker reached.
             v = cls.classify(
                 RequestFacts(method, ua, logged, client_ip or None, geo.asn if geo else None, since)
             )
-            return v.verdict, list(v.reasons), cls.policy_ref, cls.answer(v)
+            return v.verdict, v.reasons or _NO_REASONS, cls.policy_ref, cls.answer(v)
         except Exception:
             self.errors += 1
-            return "unjudged", ["classifier-error"], cls.policy_ref, "redirect"
+            return "unjudged", ("classifier-error",), cls.policy_ref, "redirect"
 
     def _route(
         self, cc: _Compiled, rec: TokenRecord, now: float, geo: Any, ua: str,

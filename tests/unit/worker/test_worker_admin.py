@@ -71,10 +71,8 @@ def test_supervisor_accepts_new_and_refuses_corrupt_snapshots(tmp_path):
 
     # a corrupt file behind the pointer is refused; the state keeps the good one
     bad = tmp_path / "pub" / "snapshots" / "corrupt.lmdb"
-    data = bytearray(second.read_bytes())
-    i = data.find(b"cust-1001")
-    data[i] = ord("X")
-    bad.write_bytes(bytes(data))
+    # every copy changed: an LMDB file also holds stale copies of rewritten pages
+    bad.write_bytes(second.read_bytes().replace(b"cust-1001", b"Xust-1001"))
     os.symlink("snapshots/corrupt.lmdb", tmp_path / "pub" / ".tmp-link")
     os.replace(tmp_path / "pub" / ".tmp-link", tmp_path / "pub" / "current")
     sup.check_pointer()
