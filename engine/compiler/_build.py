@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Container, Iterator, Mapping
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,10 +35,8 @@ from engine.snapshot import (
     Meta,
     SnapshotError,
     StoreSet,
-    TokenRecord,
     open_snapshot,
     resolve_pointer,
-    write_snapshot,
 )
 
 from ._audience import AudienceError, AudienceStats, RecipientIds, load_suppression, stream_audience
@@ -45,6 +44,7 @@ from ._manifest import ManifestError, ManifestWriter, check_location, csv_field
 from ._plan import CampaignPlan, Plan
 from ._render import MessageError, MessageRenderer
 from ._tokens import Ledger, RandBytes, TokenMinter
+from ._writer import SnapshotWriter
 
 SNAPSHOT_NAME = "snapshot.lmdb"
 MANIFEST_NAME = "manifest.csv"
@@ -174,8 +174,14 @@ def compile_plan(plan: Plan, opts: BuildOptions) -> BuildResult:
     now_s = int(now.timestamp())
     prev_path = resolve_previous(opts)
     snap = open_snapshot(prev_path) if prev_path is not None else None
-    try:
+    stack = ExitStack()
+    if snap is not None:
+        stack.callback(snap.close)
+    with stack:
         ledger = Ledger.from_snapshot(snap) if snap is not None else Ledger.empty()
+        # Forked now, before any audience or opt-out list is read (see _writer.py).
+        writer = SnapshotWriter()
+        stack.callback(writer.close)
         suppressed: set[int] = set()
         unreadable = 0
         if opts.suppression is not None:
@@ -192,9 +198,10 @@ def compile_plan(plan: Plan, opts: BuildOptions) -> BuildResult:
             try:
                 campaigns, summaries, forgotten = builder.build(manifest)
                 policies, storesets = builder.carried(campaigns)
-                meta = write_snapshot(
+                meta = writer.write(
                     staging,
                     campaigns=campaigns,
+                    profiles=builder.profiles.items,
                     tokens=builder.records(),
                     policies=policies,
                     storesets=storesets,
@@ -213,9 +220,6 @@ def compile_plan(plan: Plan, opts: BuildOptions) -> BuildResult:
                 staging.unlink(missing_ok=True)
                 raise
             manifest.commit()
-    finally:
-        if snap is not None:
-            snap.close()
     return BuildResult(
         meta=meta,
         snapshot=final,
@@ -478,12 +482,9 @@ class _Builder:
             has_opt_out=any(p.lower() in low for p in phrases),
         )
 
-    def records(self) -> Iterator[tuple[str, TokenRecord]]:
-        """Every (token, record) in token order, decoded from the compact issued table."""
-        items = self.profiles.items
+    def records(self) -> Iterator[tuple[str, int, str]]:
+        """Every (token, profile id, recipient id) in token order (``_writer`` makes the records)."""
         issued = self.issued
         for token in sorted(issued):
             pid, rid = issued[token]
-            ci, variant, store, zone, attrs, retired = items[pid]
-            yield token, TokenRecord(ci, rid, variant, store, zone, attrs, retired)
-
+            yield token, pid, rid

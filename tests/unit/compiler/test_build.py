@@ -178,3 +178,19 @@ def test_segment_overruns_are_counted(tmp_path: Path, audience: Path) -> None:
     s = res.campaigns[0]
     assert s.over_segments == s.messaged > 0
     assert s.ucs2 == s.messaged and s.max_segments == 6
+
+
+def test_isolated_writer_reports_child_failures(tmp_path: Path) -> None:
+    """A failure inside the forked writer surfaces in the build, and nothing is left behind."""
+    from engine.compiler._writer import SnapshotWriter
+
+    profiles = [(0, -1, -1, -1, [], False)]
+    big = [(f"T{i:07d}", 0, f"R{i}") for i in range(40_000)]  # more than a pipe holds
+    with SnapshotWriter() as writer, pytest.raises(RuntimeError, match="strictly increasing"):
+        writer.write(tmp_path / "s.lmdb", campaigns=[campaign().record], profiles=profiles,
+                     tokens=[("b", 0, "x"), ("a", 0, "y"), *big])
+    assert list(tmp_path.iterdir()) == []
+    with SnapshotWriter() as writer:
+        meta = writer.write(tmp_path / "s.lmdb", campaigns=[campaign().record], profiles=profiles,
+                            tokens=big)
+    assert meta.counts["tokens"] == 40_000
