@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import csv
 import os
+import sys
 import tempfile
 import threading
+import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -18,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import msgspec
 
 from engine.bots import Classifier, StreamRules
 from engine.snapshot import open_snapshot
@@ -91,6 +94,14 @@ def iso_ms(ms: int | None) -> str | None:
     return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def _stage(name: str, t0: list[float]) -> None:
+    # SMSLINK_REPORT_TIMINGS=1 prints wall and CPU seconds per stage on stderr (benchmarks).
+    if os.environ.get("SMSLINK_REPORT_TIMINGS"):
+        now = (time.perf_counter(), time.process_time())
+        print(f"[report] {name}: wall {now[0] - t0[0]:.2f} s, cpu {now[1] - t0[1]:.2f} s", file=sys.stderr)
+        t0[:] = now
+
+
 def build_report(opts: ReportOptions, progress: Progress | None = None) -> Report:
     """Compute the whole report.
 
@@ -101,6 +112,7 @@ def build_report(opts: ReportOptions, progress: Progress | None = None) -> Repor
     engine.snapshot.SnapshotError
         The snapshot cannot be opened.
     """
+    t0 = [time.perf_counter(), time.process_time()]
     logs = find_logs(opts.logs)
     snap = open_snapshot(opts.snapshot)
     try:
@@ -121,16 +133,20 @@ def build_report(opts: ReportOptions, progress: Progress | None = None) -> Repor
         try:
             logs = complete_lines(logs, tmp.name)
             columns = _sql.REPORT_COLUMNS + (_sql.CLASSIFIER_COLUMNS if opts.classifier else ())
-            load_clicks(con, logs, columns=columns, since_ms=opts.since_ms, until_ms=opts.until_ms,
-                        campaigns=opts.campaigns, progress=progress)
+            load_clicks(con, logs, columns=columns, work_dir=tmp.name, since_ms=opts.since_ms,
+                        until_ms=opts.until_ms, campaigns=opts.campaigns, progress=progress)
+            _stage("load", t0)
             t.join()
+            _stage("snapshot count (after load)", t0)
             if failure:
                 raise failure[0]
             sent = sent_box[0]
             snap_info = {"version": snap.meta.version, "built_at": snap.meta.built_at}
             moves = apply_final_verdicts(con, classifier=opts.classifier, rules=opts.stream_rules,
                                          columns=columns)
+            _stage(f"final verdicts ({moves.tokens_checked} stream tokens)", t0)
             data = _roll_up(con, opts, sent, moves, logs.count, snap_info)
+            _stage("roll-ups", t0)
         except BaseException:
             con.close()
             tmp.cleanup()
@@ -166,22 +182,46 @@ def _roll_up(
     arms = [(c.id, a.name, a.holdout) for c in sent for a in c.arms]
     if arms:
         con.executemany("INSERT INTO holdouts VALUES (?, ?, ?)", arms)
+    # Scan 1: counts by low-cardinality keys.
+    cube = _rows(con, _sql.CUBE)
+    # Scan 2: the human clicks, then everything that needs DISTINCT recipients.
+    con.execute(_sql.HUMANS)
     con.execute(f"CREATE OR REPLACE TABLE first_clicks AS {_sql.FIRST_CLICKS}")
 
-    first, last, lines = _rows(con, _sql.RANGE)[0]
+    firsts = [r[9] for r in cube if r[9] is not None]
+    lasts = [r[10] for r in cube if r[10] is not None]
+    first, last = (min(firsts), max(lasts)) if firsts else (None, None)
+    lines = sum(r[8] for r in cube)
     span_h = ((last or 0) - (first or 0)) / 3_600_000
-    width = "1 hour" if span_h <= 72 else "1 day"
+    width, width_ms = ("1 hour", 3_600_000) if span_h <= 72 else ("1 day", 86_400_000)
 
     by_campaign: dict[str, dict[str, Any]] = {}
-    totals: dict[str, dict[str | None, tuple[int, ...]]] = defaultdict(dict)
-    for campaign, variant, clicks, human, human_camp, clickers in _rows(con, _sql.TOTALS):
-        totals[campaign][variant] = (clicks, human, human_camp, clickers)
+    # totals[campaign][variant] = [clicks, human clicks, human clicks on the campaign link, clickers]
+    totals: dict[str, dict[str | None, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0, 0, 0]))
+    reasons_of: dict[tuple[str, str, str], int] = defaultdict(int)
+    over: dict[tuple[str, int, str], int] = defaultdict(int)
+    policies: dict[str, int] = defaultdict(int)
+    for kind, campaign, variant, link, verdict, reasons, policy, hour, n, _, _ in cube:
+        policies[policy or "(none)"] += n
+        if kind != "click":
+            continue
+        t = totals[campaign][variant]
+        t[0] += n
+        if verdict == "human":
+            t[1] += n
+            if link == "campaign":
+                t[2] += n
+        else:
+            reasons_of[(campaign, verdict, _deciding_reason(reasons))] += n
+        over[(campaign, hour * 3_600_000 // width_ms * width_ms, verdict)] += n
+    for campaign, variant, clickers in _rows(con, _sql.CLICKERS):
+        totals[campaign][variant][3] = clickers
     known = {c.id for c in sent}
     extra = sorted(c for c in totals if c is not None and c not in known)
     campaigns = [*sent, *(CampaignSent(c, "(not in this snapshot)", None, 0, 0, 0, ()) for c in extra)]
 
     non_human: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for campaign, verdict, reason, clicks in sorted(_rows(con, _sql.NON_HUMAN), key=_sort_key):
+    for (campaign, verdict, reason), clicks in sorted(reasons_of.items(), key=lambda kv: (kv[0][0], kv[0][1], -kv[1], kv[0][2])):
         non_human[campaign].append({"verdict": verdict, "reason": reason, "clicks": clicks})
     machine_only = dict(_rows(con, _sql.MACHINE_ONLY))
     breakdowns: dict[str, dict[str, list[dict[str, Any]]]] = defaultdict(lambda: defaultdict(list))
@@ -201,9 +241,8 @@ def _roll_up(
     for campaign, bucket, n in _rows(con, _sql.TIME_TO_FIRST_HIST.format(cases=cases)):
         hist[campaign][bucket] = n
     over_time: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for campaign, at, verdict, clicks in sorted(_rows(con, _sql.CLICKS_OVER_TIME.format(width=width)),
-                                                key=lambda r: (r[0], r[1], r[2])):
-        over_time[campaign].append({"at": _iso_ts(at), "verdict": verdict, "clicks": clicks})
+    for (campaign, at_ms, verdict), clicks in sorted(over.items()):
+        over_time[campaign].append({"at": iso_ms(at_ms), "verdict": verdict, "clicks": clicks})
 
     for c in campaigns:
         t = totals.get(c.id, {})
@@ -252,7 +291,7 @@ def _roll_up(
         "window": {"since": iso_ms(opts.since_ms), "until": iso_ms(opts.until_ms)},
         "k": opts.k,
         "alpha": opts.alpha,
-        "policies": [{"policy": p, "clicks": n} for p, n in _rows(con, _sql.POLICIES)],
+        "policies": [{"policy": p, "clicks": n} for p, n in sorted(policies.items())],
         "rejudging": {
             "policy": moves.policy,
             "clicks_rejudged": moves.clicks_rejudged,
@@ -262,18 +301,20 @@ def _roll_up(
         },
         "campaigns": [by_campaign[c.id] for c in campaigns],
         "orphans_by_hour": [
-            {"hour": _iso_ts(h), "requests": n, "networks": nets, "distinct_tokens": toks}
+            {"hour": iso_ms(h * 3_600_000), "requests": n, "networks": nets, "distinct_tokens": toks}
             for h, n, nets, toks in _rows(con, _sql.ORPHANS_BY_HOUR)
         ],
     }
 
 
-def _sort_key(r: tuple[Any, ...]) -> tuple[Any, ...]:
-    return (str(r[0]), r[1], -r[3], r[2])
+_reasons_decoder = msgspec.json.Decoder(list[str])
 
 
-def _iso_ts(ts: datetime) -> str:
-    return ts.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+def _deciding_reason(reasons_json: str) -> str:
+    """The stream rule's reason when re-judging moved the click, else the first reason."""
+    reasons = _reasons_decoder.decode(reasons_json or "[]")
+    stream = [r for r in reasons if r.startswith("stream:")]
+    return (stream or reasons or ["(none)"])[0]
 
 
 def _variants(c: CampaignSent, t: dict[str | None, tuple[int, ...]], alpha: float) -> dict[str, Any]:

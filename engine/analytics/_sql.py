@@ -15,6 +15,8 @@ and ``unjudged`` are counted apart, never as engaged.
 
 from __future__ import annotations
 
+import re
+
 #: DuckDB types of the click-log fields (engine/clicklog/_record.py ClickEvent).
 #: Fields omitted from a line (msgspec ``omit_defaults``) read as NULL and the
 #: ``clicks`` view restores their defaults.
@@ -68,30 +70,66 @@ DEFAULTS: dict[str, str] = {
     "v": "1",
 }
 
-#: Columns the report itself needs (``ua``/``headers`` only when re-judging
-#: under another policy: they are the widest fields and the classifier's input).
+#: Columns the report loads into its ``clicks`` table (``method``/``ua``/
+#: ``headers`` only when re-judging under another policy: the classifier's input).
 REPORT_COLUMNS: tuple[str, ...] = (
-    "id", "ts", "kind", "status", "answer", "verdict", "reasons", "policy", "token", "link",
-    "campaign", "recipient", "variant", "route", "store", "country", "region", "device",
-    "since_send_s", "method", "ip", "asn",
+    "ts", "kind", "verdict", "reasons", "policy", "token", "link", "campaign", "recipient", "variant",
+    "route", "store", "country", "region", "device", "since_send_s", "ip", "asn",
 )
-CLASSIFIER_COLUMNS: tuple[str, ...] = ("ua", "headers")
+CLASSIFIER_COLUMNS: tuple[str, ...] = ("method", "ua", "headers")
+
+#: Closed vocabularies kept as one-byte ENUMs in the report's table (ten
+#: million rows of VARCHAR cost hundreds of megabytes). A value outside the
+#: vocabulary reads as ``unjudged`` / ``click`` / ``recipient``.
+ENUMS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "kind": ("click_kind", ("click", "orphan")),
+    "link": ("link_kind", ("recipient", "campaign")),
+    "verdict": ("verdict_kind", ("human", "preview", "scanner", "bot", "suspect", "unjudged")),
+}
 
 
-def read_json_sql(paths: list[str], columns: tuple[str, ...]) -> str:
-    """A ``read_json`` call over ``paths`` projecting ``columns`` with defaults restored."""
-    cols = "{" + ", ".join(f"'{c}': '{COLUMNS[c]}'" for c in columns) + "}"
+def create_types_sql() -> list[str]:
+    """Statements creating the ENUM types of the report's table."""
+    return [
+        f"CREATE TYPE IF NOT EXISTS {name} AS ENUM ({', '.join(_quote(v) for v in values)})"
+        for name, values in ENUMS.values()
+    ]
+
+
+def read_json_sql(paths: list[str], columns: tuple[str, ...], *, compact: bool = False) -> str:
+    """A ``read_json`` call over ``paths`` projecting ``columns`` with defaults restored.
+
+    ``compact`` is the report's own table: ENUMs for closed vocabularies and
+    ``reasons`` kept as its JSON text (``["ua:preview"]``) rather than a list.
+    """
+    types = dict(COLUMNS)
+    if compact:
+        types["reasons"] = "VARCHAR"
+    cols = "{" + ", ".join(f"'{c}': '{types[c]}'" for c in columns) + "}"
     files = "[" + ", ".join(_quote(p) for p in paths) + "]"
     opts = "format = 'newline_delimited', compression = 'auto', maximum_object_size = 1048576"
-    select = ", ".join(
-        f"coalesce({c}, {DEFAULTS[c]}) AS {c}" if c in DEFAULTS else c for c in columns
-    )
-    return f"SELECT {select} FROM read_json({files}, columns = {cols}, {opts})"
+    select = []
+    for c in columns:
+        expr = f"coalesce({c}, {DEFAULTS[c]})" if c in DEFAULTS else c
+        if compact and c == "reasons":
+            expr = f"coalesce({c}, '[]')"
+        elif compact and c in ENUMS:
+            name, values = ENUMS[c]
+            fallback = "'unjudged'" if c == "verdict" else _quote(values[0])
+            expr = f"(CASE WHEN {c} IN ({', '.join(_quote(v) for v in values)}) THEN {c} ELSE {fallback} END)::{name}"
+            if c == "link":
+                expr = f"CASE WHEN {c} IS NULL THEN NULL ELSE {expr} END"
+        select.append(f"{expr} AS {c}")
+    return f"SELECT {', '.join(select)} FROM read_json({files}, columns = {cols}, {opts})"
 
 
-def empty_sql(columns: tuple[str, ...]) -> str:
+def empty_sql(columns: tuple[str, ...], *, compact: bool = False) -> str:
     """A ``SELECT`` with the click-log columns and no rows (no log files yet)."""
-    return "SELECT " + ", ".join(f"NULL::{COLUMNS[c]} AS {c}" for c in columns) + " WHERE false"
+    types = dict(COLUMNS)
+    if compact:
+        types["reasons"] = "VARCHAR"
+        types.update({c: name for c, (name, _) in ENUMS.items()})
+    return "SELECT " + ", ".join(f"NULL::{types[c]} AS {c}" for c in columns) + " WHERE false"
 
 
 def _quote(text: str) -> str:
@@ -99,71 +137,107 @@ def _quote(text: str) -> str:
 
 
 # ----------------------------------------------------------------- stream stage
-def stream_candidates(*, fetch_before_tap_s: float, burst_addresses: int, datacenter_reasons: list[str]) -> str:
-    """Recipient-link tokens where a stream rule of ``engine.bots`` can move a click.
+def token_stats(base: str, *, fetch_before_tap_s: float, datacenter_reasons: list[str]) -> str:
+    """One row per recipient-link token of ``base``: the cheap half of the stream filter.
 
-    Necessary conditions of every rule (docs/bots.md, "stream rules"): a rule
-    moves only a ``human`` or ``suspect`` click; it needs a second click from
-    another network (another address, or another ASN when an address is
-    missing); and it needs one of: ``burst_addresses`` distinct addresses
-    (burst), a movable click sooner than ``fetch_before_tap_s`` after the send
-    (fetch-before-tap), or a movable click with a datacenter reason
-    (datacenter-then-phone). Tokens failing these keep their logged verdicts
-    without a trip through Python; a property test holds this in step with
-    ``engine.bots.rejudge_stream``.
+    ``stage1`` marks tokens that meet the necessary conditions of every stream
+    rule of ``engine.bots`` (docs/bots.md, "stream rules") that can be checked
+    without a DISTINCT: a rule moves only a ``human`` or ``suspect`` click; it
+    needs a second click from another network (another address, or another
+    ASN when an address is missing); and a burst needs at least two
+    addresses, fetch-before-tap a movable click sooner than
+    ``fetch_before_tap_s`` after the send, datacenter-then-phone a movable
+    click with a datacenter reason. ``machine_only`` (every click a preview,
+    scanner or bot, as logged) feeds the report for tokens the stream step
+    leaves alone.
     """
-    dc = "[" + ", ".join(_quote(r) for r in datacenter_reasons) + "]::VARCHAR[]"
+    dc_like = " OR ".join(f"contains(reasons, {_quote(chr(34) + r)})" for r in datacenter_reasons) or "false"
+    movable = "verdict IN ('human', 'suspect')"
+    # Addresses compared through their 64-bit hashes: min <> max means two
+    # addresses (a hash collision could only hide a token from this cheap half
+    # if two different networks hashed alike: 2^-64).
+    return f"""
+SELECT token, any_value(campaign) AS campaign,
+       bool_and(verdict IN ('preview', 'scanner', 'bot')) AS machine_only,
+       count(*) >= 2
+       AND bool_or({movable})
+       AND (min(ip_h) <> max(ip_h) OR (bool_or(ip_h IS NULL) AND min(asn) <> max(asn)))
+       AND (min(ip_h) <> max(ip_h)
+            OR bool_or({movable} AND since_send_s >= 0 AND since_send_s < {float(fetch_before_tap_s)!r})
+            OR bool_or({movable} AND ({dc_like}))) AS stage1
+FROM (SELECT token, campaign, verdict, reasons, since_send_s, asn,
+             CASE WHEN ip <> '' THEN hash(ip) END AS ip_h
+      FROM {base}
+      WHERE kind = 'click' AND link = 'recipient')
+GROUP BY token
+"""
+
+
+def stream_candidates(base: str, *, fetch_before_tap_s: float, burst_addresses: int, datacenter_reasons: list[str]) -> str:
+    """Tokens where a stream rule can move a click: ``stage1`` tokens that pass the exact checks.
+
+    Exact necessary conditions, on the few stage-1 tokens only: a burst needs
+    ``burst_addresses`` distinct addresses; a datacenter reason is one whose
+    base (before the first ``:``) is in ``datacenter_reasons``. Tokens failing
+    these keep their logged verdicts without a trip through Python; a property
+    test holds this in step with ``engine.bots.rejudge_stream``.
+    """
+    # a reason whose base (before the first ":") is a datacenter reason, in the JSON text of ``reasons``
+    alternatives = "|".join(re.escape(r) for r in datacenter_reasons) or "(?!)"
+    dc = _quote(f'"(?:{alternatives})(?::[^"]*)?"')
     movable = "verdict IN ('human', 'suspect')"
     return f"""
-SELECT token
-FROM clicks
-WHERE kind = 'click' AND link = 'recipient'
-GROUP BY token
-HAVING count(*) >= 2
-   AND bool_or({movable})
-   AND (count(DISTINCT nullif(ip, '')) >= 2 OR (bool_or(ip = '') AND count(DISTINCT asn) >= 2))
-   AND (count(DISTINCT nullif(ip, '')) >= {int(burst_addresses)}
-        OR bool_or({movable} AND since_send_s >= 0 AND since_send_s < {float(fetch_before_tap_s)!r})
-        OR bool_or({movable} AND list_has_any(list_transform(reasons, lambda r: split_part(r, ':', 1)), {dc})))
+SELECT c.token
+FROM {base} AS c SEMI JOIN token_stats AS t ON c.token = t.token AND t.stage1
+WHERE c.kind = 'click' AND c.link = 'recipient'
+GROUP BY c.token
+HAVING count(DISTINCT nullif(c.ip, '')) >= {int(burst_addresses)}
+    OR bool_or({movable} AND since_send_s >= 0 AND since_send_s < {float(fetch_before_tap_s)!r})
+    OR bool_or({movable} AND regexp_matches(reasons, {dc}))
 """
 
 
 # ------------------------------------------------------------------ roll-ups
-# Every statement below returns rows per campaign; the report code assembles them.
+# Three scans of the final clicks feed every figure: a small cube of counts
+# by low-cardinality keys, the human clicks (a fraction of the lines, kept in
+# memory), and the orphans. DISTINCT counts run on the human table only.
 
-#: Per campaign and variant (NULL: no variants, or a campaign-level link):
-#: every click, human clicks by kind of link, unique human clickers. A
-#: recipient holds one token per campaign, so clickers add up across variants.
-TOTALS = """
-SELECT campaign, variant,
-       count(*) AS clicks,
-       count(*) FILTER (verdict = 'human') AS human_clicks,
-       count(*) FILTER (verdict = 'human' AND link = 'campaign') AS human_clicks_campaign_link,
-       count(DISTINCT recipient) FILTER (verdict = 'human' AND link = 'recipient') AS clickers
+#: Counts by kind, campaign, variant, link, verdict, reasons (JSON text),
+#: policy and hour (``ts // 3_600_000``): totals, clicks that were not people,
+#: clicks over time and policy versions all add up from here.
+CUBE = """
+SELECT kind, campaign, variant, link, verdict, reasons, policy, ts // 3600000 AS hour,
+       count(*) AS clicks, min(ts) AS first_ts, max(ts) AS last_ts
 FROM clicks
-WHERE kind = 'click'
 GROUP BY ALL
 """
 
-#: Clicks that were not people, by verdict and deciding reason: the stream
-#: rule's reason when re-judging moved the click, else the first reason.
-NON_HUMAN = """
-SELECT campaign, verdict,
-       coalesce(list_filter(reasons, lambda r: starts_with(r, 'stream:'))[1], reasons[1], '(none)') AS reason,
-       count(*) AS clicks
+#: The human clicks, with what the breakdowns need.
+HUMANS = """
+CREATE OR REPLACE TABLE humans AS
+SELECT campaign, recipient, link, variant, route, store, country, region, device, ts, since_send_s
 FROM clicks
-WHERE kind = 'click' AND verdict <> 'human'
+WHERE kind = 'click' AND verdict = 'human'
+"""
+
+#: Unique human clickers per campaign and variant. A recipient holds one
+#: token per campaign, so clickers add up across variants.
+CLICKERS = """
+SELECT campaign, variant, count(DISTINCT recipient) AS clickers
+FROM humans
+WHERE link = 'recipient'
 GROUP BY ALL
 """
 
-#: Tokens with at least one click, none of them human or suspect.
+#: Recipient-link tokens with clicks, all of them preview, scanner or bot:
+#: as logged for tokens the stream step left alone, as re-judged for the rest.
 MACHINE_ONLY = """
-SELECT campaign, count(*) AS tokens
-FROM (
-    SELECT campaign, token
-    FROM clicks
-    WHERE kind = 'click' AND link = 'recipient'
-    GROUP BY campaign, token
+SELECT campaign, count(*) AS tokens FROM (
+    SELECT t.campaign FROM token_stats AS t ANTI JOIN stream_tokens AS s ON t.token = s.token
+    WHERE t.machine_only
+    UNION ALL
+    SELECT any_value(campaign) FROM stream_rows
+    GROUP BY token
     HAVING bool_and(verdict IN ('preview', 'scanner', 'bot'))
 )
 GROUP BY campaign
@@ -175,13 +249,12 @@ BREAKDOWN = """
 SELECT campaign, {dim},
        count(*) AS human_clicks,
        count(DISTINCT recipient) AS clickers
-FROM clicks
-WHERE kind = 'click' AND verdict = 'human'
+FROM humans
 GROUP BY ALL
 """
 
 #: First human click of each recipient, with what it saw (``holdout`` from the
-#: snapshot's arms, joined on this small table rather than on every click).
+#: snapshot's arms).
 FIRST_CLICKS = """
 SELECT c.campaign, c.recipient,
        coalesce(bool_or(h.holdout), false) AS holdout,
@@ -191,10 +264,10 @@ SELECT c.campaign, c.recipient,
        arg_min(c.variant, c.ts) AS variant,
        arg_min(c.route, c.ts) AS route,
        arg_min(c.store, c.ts) AS store
-FROM clicks AS c
+FROM humans AS c
 LEFT JOIN campaigns AS s ON s.id = c.campaign
 LEFT JOIN holdouts AS h ON h.campaign = c.campaign AND h.variant = c.variant
-WHERE c.kind = 'click' AND c.link = 'recipient' AND c.verdict = 'human'
+WHERE c.link = 'recipient'
 GROUP BY c.campaign, c.recipient
 """
 
@@ -231,15 +304,8 @@ FROM (
 GROUP BY ALL
 """
 
-CLICKS_OVER_TIME = """
-SELECT campaign, time_bucket(INTERVAL '{width}', to_timestamp(ts / 1000)) AS at, verdict, count(*) AS clicks
-FROM clicks
-WHERE kind = 'click'
-GROUP BY ALL
-"""
-
 ORPHANS_BY_HOUR = """
-SELECT date_trunc('hour', to_timestamp(ts / 1000)) AS hour,
+SELECT ts // 3600000 AS hour,
        count(*) AS requests,
        count(DISTINCT ip) AS networks,
        count(DISTINCT token) AS distinct_tokens
@@ -248,15 +314,6 @@ WHERE kind = 'orphan'
 GROUP BY ALL
 ORDER BY hour
 """
-
-POLICIES = """
-SELECT coalesce(policy, '(none)') AS policy, count(*) AS clicks
-FROM clicks
-GROUP BY ALL
-ORDER BY policy
-"""
-
-RANGE = "SELECT min(ts), max(ts), count(*) FROM clicks"
 
 PER_RECIPIENT = """
 SELECT f.campaign, f.recipient, f.holdout, f.first_ts, f.human_clicks, f.variant, f.route, f.store

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import duckdb
+import msgspec
 import numpy as np
 
 from engine.bots import Classifier, StreamRules, facts_from_event, rejudge_stream
@@ -48,71 +49,100 @@ class Moves:
 def apply_final_verdicts(
     con: duckdb.DuckDBPyConnection,
     *,
+    base: str = "clicks_logged",
     classifier: Classifier | None = None,
     rules: StreamRules | None = None,
     columns: tuple[str, ...] = _sql.REPORT_COLUMNS,
     progress: Callable[[float], None] | None = None,
 ) -> Moves:
-    """Rewrite ``clicks.verdict``/``reasons`` to their final values; return what moved."""
+    """Define the view ``clicks`` over ``base`` with final verdicts; return what moved.
+
+    ``base`` holds the clicks as logged (a view over the report's Parquet
+    copy). With a classifier it is first copied into a table and every click
+    judged again. Then the tokens the stream rules can touch are copied into
+    ``stream_rows`` and re-judged there; ``clicks`` is ``base`` without those
+    tokens plus ``stream_rows``.
+    """
     rules = rules or StreamRules()
     moves = Moves(policy=classifier.policy_ref if classifier else None)
     if classifier is not None:
-        _rejudge_each(con, classifier, columns, moves)
+        con.execute(f"CREATE OR REPLACE TABLE clicks_rejudged AS SELECT * FROM {base}")
+        base = "clicks_rejudged"
+        _rejudge_each(con, base, classifier, columns, moves)
         rules = StreamRules(
             fetch_before_tap_s=rules.fetch_before_tap_s,
             burst_window_s=rules.burst_window_s,
             burst_addresses=rules.burst_addresses,
             datacenter_reasons=rules.datacenter_reasons | classifier.network_reasons(),
         )
-    _stream_step(con, rules, columns, moves, progress)
+    _stream_step(con, base, rules, columns, moves, progress)
+    cols = ", ".join(columns)
+    con.execute(
+        f"CREATE OR REPLACE VIEW clicks AS "
+        f"SELECT {cols} FROM {base} AS b ANTI JOIN stream_tokens AS s "
+        f"ON b.token = s.token AND b.kind = 'click' AND b.link = 'recipient' "
+        f"UNION ALL SELECT {cols} FROM stream_rows"
+    )
     return moves
 
 
 def _stream_step(
     con: duckdb.DuckDBPyConnection,
+    base: str,
     rules: StreamRules,
     columns: tuple[str, ...],
     moves: Moves,
     progress: Callable[[float], None] | None,
 ) -> None:
     con.execute(
+        "CREATE OR REPLACE TABLE token_stats AS "
+        + _sql.token_stats(
+            base,
+            fetch_before_tap_s=rules.fetch_before_tap_s,
+            datacenter_reasons=sorted(rules.datacenter_reasons),
+        )
+    )
+    con.execute(
         "CREATE OR REPLACE TABLE stream_tokens AS "
         + _sql.stream_candidates(
+            base,
             fetch_before_tap_s=rules.fetch_before_tap_s,
             burst_addresses=rules.burst_addresses,
             datacenter_reasons=sorted(rules.datacenter_reasons),
         )
     )
+    cols = ", ".join(f"c.{c}" for c in columns)
+    con.execute(
+        f"CREATE OR REPLACE TABLE stream_rows AS SELECT {cols} FROM {base} AS c "
+        "SEMI JOIN stream_tokens AS s ON c.token = s.token "
+        "WHERE c.kind = 'click' AND c.link = 'recipient'"
+    )
     n_tokens = int(con.execute("SELECT count(*) FROM stream_tokens").fetchall()[0][0])
     if n_tokens == 0:
         return
-    cols = ", ".join(f"c.{c}" for c in columns)
     cur = con.cursor()
-    cur.execute(
-        f"SELECT c.rowid, {cols} FROM clicks AS c SEMI JOIN stream_tokens AS s ON c.token = s.token "
-        "WHERE c.kind = 'click' AND c.link = 'recipient' ORDER BY c.token, c.ts, c.id"
-    )
+    cur.execute(f"SELECT rowid, {', '.join(columns)} FROM stream_rows ORDER BY token, ts")
     changes: list[tuple[int, str, str]] = []
     for done, (rids, events) in enumerate(_token_groups(cur, columns), start=1):
         verdicts = rejudge_stream(events, None, rules)
         for rid, e, v in zip(rids, events, verdicts, strict=True):
             if v.verdict != e.verdict or list(v.reasons) != e.reasons:
-                changes.append((rid, v.verdict, "\x1f".join(v.reasons)))
+                changes.append((rid, v.verdict, _reasons_json(v.reasons)))
                 if v.verdict != e.verdict:
                     moves.moves[(e.verdict, v.verdict)] += 1
         if progress is not None and done % 20_000 == 0:
             progress(done / n_tokens)
     cur.close()
     moves.tokens_checked += n_tokens
-    _write_changes(con, changes)
+    _write_changes(con, "stream_rows", changes)
 
 
 def _rejudge_each(
-    con: duckdb.DuckDBPyConnection, classifier: Classifier, columns: tuple[str, ...], moves: Moves
+    con: duckdb.DuckDBPyConnection, table: str, classifier: Classifier, columns: tuple[str, ...], moves: Moves
 ) -> None:
     cur = con.cursor()
     cols = ", ".join(columns)
-    cur.execute(f"SELECT rowid, {cols} FROM clicks")
+    cur.execute(f"SELECT rowid, {cols} FROM {table}")
     changes: list[tuple[int, str, str]] = []
     n = 0
     while rows := cur.fetchmany(_BATCH):
@@ -121,12 +151,12 @@ def _rejudge_each(
             v = classifier.classify(facts_from_event(e))
             n += 1
             if v.verdict != e.verdict or list(v.reasons) != e.reasons:
-                changes.append((row[0], v.verdict, "\x1f".join(v.reasons)))
+                changes.append((row[0], v.verdict, _reasons_json(v.reasons)))
                 if v.verdict != e.verdict:
                     moves.moves[(e.verdict, v.verdict)] += 1
     cur.close()
     moves.clicks_rejudged = n
-    _write_changes(con, changes)
+    _write_changes(con, table, changes)
 
 
 def _token_groups(
@@ -149,12 +179,23 @@ def _token_groups(
         yield rids, events
 
 
+_reasons_decoder = msgspec.json.Decoder(list[str])
+_encode = msgspec.json.encode
+
+
+def _reasons_json(reasons: tuple[str, ...]) -> str:
+    return _encode(list(reasons)).decode()
+
+
 def _event(columns: tuple[str, ...], values: tuple[Any, ...]) -> ClickEvent:
+    # The report's table keeps reasons as JSON text and leaves out what no
+    # verdict depends on (status, answer, id): the event carries neutral values.
     fields = {c: v for c, v in zip(columns, values, strict=True) if v is not None}
-    return ClickEvent(**fields)
+    fields["reasons"] = _reasons_decoder.decode(fields.get("reasons", "[]"))
+    return ClickEvent(id="", status=0, answer="", **fields)
 
 
-def _write_changes(con: duckdb.DuckDBPyConnection, changes: list[tuple[int, str, str]]) -> None:
+def _write_changes(con: duckdb.DuckDBPyConnection, table: str, changes: list[tuple[int, str, str]]) -> None:
     if not changes:
         return
     ch = {
@@ -165,9 +206,8 @@ def _write_changes(con: duckdb.DuckDBPyConnection, changes: list[tuple[int, str,
     con.register("verdict_changes", ch)
     try:
         con.execute(
-            "UPDATE clicks SET verdict = ch.verdict, "
-            "reasons = CASE WHEN ch.reasons = '' THEN []::VARCHAR[] ELSE string_split(ch.reasons, chr(31)) END "
-            "FROM verdict_changes AS ch WHERE clicks.rowid = ch.rid"
+            f"UPDATE {table} SET verdict = ch.verdict, reasons = ch.reasons "
+            f"FROM verdict_changes AS ch WHERE {table}.rowid = ch.rid"
         )
     finally:
         con.unregister("verdict_changes")
