@@ -120,10 +120,14 @@ def compile_cmd(
         )
         try:
             result = compile_plan(plan, opts)
-        except CompileError as exc:
+        except (*CompileError, OSError) as exc:
+            # OSError: the output folder cannot be written (permissions, disk full).
+            message = str(exc) if not isinstance(exc, OSError) or not exc.strerror else (
+                f"{exc.filename or out}: cannot write the output ({exc.strerror}); nothing was published"
+            )
             if fmt == "json":
-                click.echo(json.dumps({"ok": False, "error": str(exc)}))
-            _fail(str(exc))
+                click.echo(json.dumps({"ok": False, "error": message}))
+            _fail(message)
     except SystemExit:
         raise
     except BaseException as exc:  # an engine bug: no traceback for users, exit 3

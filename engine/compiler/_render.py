@@ -89,16 +89,16 @@ class MessageRenderer:
         if quoted is None:
             parts = self.shape(attrs)
             if parts is None:
-                text, m = self.render(link, attrs)
-                return '"' + text.replace('"', '""') + '"', m
+                text, measured = self.render(link, attrs)
+                return '"' + text.replace('"', '""') + '"', measured
             quoted = tuple(p.replace('"', '""') for p in parts)
             quoted = ('"' + quoted[0], *quoted[1:-1], quoted[-1] + '"')
             if len(self._quoted) < _CACHE_LIMIT:
                 self._quoted[attrs] = quoted
-        m = self._measures.get((attrs, len(link)))
-        if m is None:
-            _, m = self.render(link, attrs)
-        return link.join(quoted), m
+        known = self._measures.get((attrs, len(link)))
+        if known is None:
+            _, known = self.render(link, attrs)
+        return link.join(quoted), known
 
     def render(self, link: str, attrs: tuple[str, ...]) -> tuple[str, SmsMeasure]:
         """The message for one recipient and its SMS measure."""
