@@ -10,6 +10,7 @@ rules are reachable, templates only use what exists, then the compliance lints
 
 from __future__ import annotations
 
+import posixpath
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -236,7 +237,8 @@ class _Linker:
         store_policy = None
         if spec.stores is not None:
             stores = self._stores(doc, spec.stores.path)
-            store_policy = StorePolicy(storeset=storeset_id(spec.stores.path), order=list(spec.stores.order),
+            set_id = stores.storeset.id if stores is not None and stores.storeset is not None else ""
+            store_policy = StorePolicy(storeset=set_id, order=list(spec.stores.order),
                                        max_km=spec.stores.max_km, max_accuracy_km=spec.stores.max_accuracy_km)
             if "home" in spec.stores.order and not aud.home_store:
                 self.error("E313", "stores.order has home but the audience names no home-store column",
@@ -340,7 +342,7 @@ class _Linker:
                             token_length=spec.link.token_length, source=doc.path)
 
     def _stores(self, doc: SourceDoc, rel: str) -> LoadedStores | None:
-        rel = Path(rel).as_posix().lstrip("./") if not rel.startswith("../") else rel
+        rel = posixpath.normpath(rel.replace("\\", "/"))
         if rel in self.stores:
             return self.stores[rel]
         root = self.cfg.root
@@ -353,7 +355,10 @@ class _Linker:
                        hint=did_you_mean(rel, choices) or (f"files there: {', '.join(choices[:5])}" if choices else None))
             self.stores[rel] = LoadedStores(None)
             return self.stores[rel]
-        loaded = load_stores(root, rel)
+        set_id = storeset_id(rel)
+        if any(s.storeset is not None and s.storeset.id == set_id for s in self.stores.values()):
+            set_id = rel  # two lists with the same name in different folders
+        loaded = load_stores(root, rel, set_id)
         if loaded.text is not None:
             self.sources[rel] = loaded.text
         self.diagnostics.extend(loaded.diagnostics)

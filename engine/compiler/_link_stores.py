@@ -34,12 +34,15 @@ class LoadedStores:
 
 
 def storeset_id(rel: str) -> str:
-    """``stores/acme-stores.csv`` -> ``acme-stores``."""
-    return Path(rel).stem
+    """``stores/acme-stores.csv`` -> ``acme-stores``; ``stores/eu/paris.csv`` -> ``eu/paris``."""
+    path = Path(rel)
+    base = path.with_suffix("").as_posix()
+    return base.removeprefix("stores/")
 
 
-def load_stores(root: Path, rel: str) -> LoadedStores:
-    """Read and check one store list (``rel`` is repository-relative)."""
+def load_stores(root: Path, rel: str, set_id: str | None = None) -> LoadedStores:
+    """Read and check one store list (``rel`` is repository-relative; ``set_id``
+    names the StoreSet, ``storeset_id(rel)`` by default)."""
     path = root / rel
     try:
         text = path.read_text(encoding="utf-8")
@@ -64,7 +67,7 @@ def load_stores(root: Path, rel: str) -> LoadedStores:
         out.diagnostics.append(Diagnostic("E308", "error", "the store list has no stores", SourceSpan(rel)))
     if out.diagnostics:
         return out
-    out.storeset = StoreSet(id=storeset_id(rel), source=rel, stores=stores, index=build_store_index(stores))
+    out.storeset = StoreSet(id=set_id or storeset_id(rel), source=rel, stores=stores, index=build_store_index(stores))
     return out
 
 

@@ -265,3 +265,21 @@ def test_pii_in_utm_is_reported_once_at_the_utm(repo: Path) -> None:
     errors = link_config(repo).errors
     assert [d.code for d in errors] == ["E406"]
     assert errors[0].span.line == 39 and "email" in errors[0].summary
+
+
+def test_store_lists_with_the_same_name_get_distinct_ids(repo: Path) -> None:
+    (repo / "stores" / "eu").mkdir()
+    shutil.copy(repo / "stores" / "acme-stores.csv", repo / "stores" / "eu" / "acme-stores.csv")
+    edit(repo / "campaigns" / "flu-shots.yaml", "link:", "stores:\n  list: ./stores/eu/../eu/acme-stores.csv\n  order: [ip]\n\nlink:")
+    plan = load_plan(repo)
+    ids = {s.source: s.id for s in plan.storesets}
+    assert ids == {"stores/acme-stores.csv": "acme-stores", "stores/eu/acme-stores.csv": "eu/acme-stores"}
+    by_id = {c.record.id: c.record for c in plan.campaigns}
+    assert by_id["flu-shots"].stores is not None and by_id["flu-shots"].stores.storeset == "eu/acme-stores"
+    assert by_id["spring-sale"].stores is not None and by_id["spring-sale"].stores.storeset == "acme-stores"
+
+
+def test_store_list_outside_the_repository_is_refused(repo: Path) -> None:
+    edit(repo / "campaigns" / "spring-sale.yaml", "list: stores/acme-stores.csv", "list: ../outside.csv")
+    (repo.parent / "outside.csv").write_text((ROOT / "stores" / "acme-stores.csv").read_text())
+    assert error_codes(repo) == ["E307"]
