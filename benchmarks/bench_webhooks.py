@@ -30,7 +30,14 @@ import msgspec
 
 from engine.clicklog import ClickEvent
 from engine.snapshot import Endpoint
-from engine.webhooks import DispatchOptions, PoolSender, SigningKeys, StateDir, Target, run_dispatcher
+from engine.webhooks import (
+    DispatchOptions,
+    PoolSender,
+    SigningKeys,
+    StateDir,
+    Target,
+    run_dispatcher,
+)
 
 TS0 = 1_795_766_400_000
 
@@ -62,7 +69,7 @@ def _receiver(secret: str, port_q: mp.Queue, done_q: mp.Queue, expected: int) ->
 
     wh = Webhook(secret)
     stats = {"requests": 0, "verified": 0, "ids": set()}
-    finished = asyncio.Event() if False else None  # created inside the loop below
+    finished: asyncio.Event | None = None  # created inside the receiver's loop
 
     class Proto(asyncio.Protocol):
         def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -91,8 +98,8 @@ def _receiver(secret: str, port_q: mp.Queue, done_q: mp.Queue, expected: int) ->
                     wh.verify(body, headers)
                     stats["verified"] += 1
                 self.t.write(b"HTTP/1.1 204 No Content\r\n\r\n")  # type: ignore[attr-defined]
-                if len(stats["ids"]) >= expected:
-                    finished.set()  # type: ignore[union-attr]
+                if len(stats["ids"]) >= expected and finished is not None:
+                    finished.set()
 
     async def main() -> None:
         nonlocal finished

@@ -22,7 +22,7 @@ import random
 import signal
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -115,6 +115,14 @@ class _FileProgress:
         while self.pending and self.pending[0].settled:
             self.pending.popleft()
         return self.pending[0].start if self.pending else self.read_pos
+
+
+def _lines_or_nothing(path: Path, offset: int) -> Iterator[tuple[bytes, int]]:
+    """``read_lines``, but a file renamed away between listing and opening yields nothing."""
+    try:
+        yield from read_lines(path, offset)
+    except FileNotFoundError:
+        return
 
 
 def _iso(ts: float) -> str:
@@ -226,7 +234,9 @@ class EndpointRunner:
             prog = self.progress.setdefault(lf.stem, _FileProgress(0))
             pos = prog.read_pos
             n = 0
-            for raw, end in read_lines(lf.path, pos):
+            if not lf.path.exists():
+                continue  # renamed (finished, compressed) since the listing: next pass finds it
+            for raw, end in _lines_or_nothing(lf.path, pos):
                 start, pos = pos, end
                 n += 1
                 if n % 256 == 0:

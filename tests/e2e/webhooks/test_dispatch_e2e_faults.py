@@ -7,7 +7,7 @@ import zlib
 from pathlib import Path
 
 import pytest
-from conftest import LogWriter, make_event, run_cli, write_config
+from dispatch_helpers import LogWriter, make_event, run_cli, write_config
 from webhook_receiver import Answer, Request, wait_until
 
 pytestmark = pytest.mark.e2e
