@@ -22,7 +22,7 @@ from engine.snapshot import Message
 from ._link_templates import Destination
 from ._pii import is_pii_field
 from ._plan import CompliancePolicy
-from .sms import measure, non_gsm7_chars
+from .sms import GSM7_PART, GSM7_SINGLE, UCS2_PART, UCS2_SINGLE, measure, non_gsm7_chars
 
 #: Public URL shorteners carriers filter (CTIA and carrier guidance discourage
 #: shared shorteners); always banned, the compliance policy may add more.
@@ -159,8 +159,12 @@ def _lint_message(inp: LintInput, policy: CompliancePolicy, banned: tuple[str, .
         has_opt_out = bool(re.search(r"\bstop\b", lowered))
     if m.segments > policy.max_segments:
         culprits = non_gsm7_chars(sample)
-        hint = (f"{', '.join(repr(c) for c in culprits)} switched it to UCS-2 (70 characters per part); "
-                "replace them with plain characters") if culprits else "shorten the text"
+        single, part = (GSM7_SINGLE, GSM7_PART) if m.encoding == "GSM-7" else (UCS2_SINGLE, UCS2_PART)
+        budget = single if policy.max_segments == 1 else part * policy.max_segments
+        hint = f"shorten it by at least {m.units - budget} {'characters' if m.encoding == 'GSM-7' else 'units'}"
+        if culprits:
+            hint = (f"{', '.join(repr(c) for c in culprits)} switched it to UCS-2 (70 characters per part); "
+                    "replace them with plain characters, or " + hint)
         out.append(Diagnostic(
             "E401", "error",
             f"the message takes {m.segments} SMS segments, over the budget of {policy.max_segments}",
