@@ -31,10 +31,21 @@ def internal_error(stage: str, exc: BaseException) -> None:
 
 
 @click.command("validate")
-@click.option("--root", type=click.Path(file_okay=False, path_type=Path), default=Path("."), show_default=True,
-              help="Repository root with campaigns/ and policies/.")
-@click.option("--format", "fmt", type=click.Choice(["text", "github", "json"]), default="text", show_default=True,
-              help="text for people; github for workflow annotations (the text report also goes to stderr and the job summary); json for tools.")
+@click.option(
+    "--root",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("."),
+    show_default=True,
+    help="Repository root with campaigns/ and policies/.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "github", "json"]),
+    default="text",
+    show_default=True,
+    help="text for people; github for workflow annotations (the text report also goes to stderr and the job summary); json for tools.",
+)
 def validate(root: Path, fmt: str) -> None:
     """Validate campaigns/ and policies/: every error with file:line:col, then a count."""
     from engine.diagnostics import render_github, render_json, render_text
@@ -59,12 +70,21 @@ def validate(root: Path, fmt: str) -> None:
                     fh.write(f"### smslink validate\n\n```\n{text}```\n")
         else:
             if diagnostics:
-                click.echo(render_text(diagnostics, result.sources, root=root, summary=result.plan is None), nl=result.plan is not None)
+                click.echo(
+                    render_text(
+                        diagnostics, result.sources, root=root, summary=result.plan is None
+                    ),
+                    nl=result.plan is not None,
+                )
             if result.plan is not None:
                 plan = result.plan
                 warnings = sum(1 for d in diagnostics if d.severity == "warning")
                 infos = len(diagnostics) - warnings
-                extra = [f"{n} {word}{'s' * (n != 1)}" for n, word in ((warnings, "warning"), (infos, "note")) if n]
+                extra = [
+                    f"{n} {word}{'s' * (n != 1)}"
+                    for n, word in ((warnings, "warning"), (infos, "note"))
+                    if n
+                ]
                 notes = f" ({', '.join(extra)})" if extra else ""
                 click.echo(
                     f"ok: {len(plan.campaigns)} campaign{'s' * (len(plan.campaigns) != 1)}, "
@@ -78,8 +98,12 @@ def validate(root: Path, fmt: str) -> None:
 
 
 @click.command("schema")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Write to this file instead of stdout.")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write to this file instead of stdout.",
+)
 def schema(out: Path | None) -> None:
     """Print the JSON Schema of campaign and policy files (for yaml-language-server)."""
     from engine.spec import config_schema_json

@@ -135,36 +135,71 @@ class _Linker:
         for doc, spec in self.cfg.campaigns:
             if spec.id in first_by_id:
                 other = first_by_id[spec.id]
-                self.error("E301", f'campaign id "{spec.id}" is already used by {other.path}', doc.span(("id",)),
-                           related=(other.span(("id",)),), hint="campaign ids are unique across campaigns/; rename one")
+                self.error(
+                    "E301",
+                    f'campaign id "{spec.id}" is already used by {other.path}',
+                    doc.span(("id",)),
+                    related=(other.span(("id",)),),
+                    hint="campaign ids are unique across campaigns/; rename one",
+                )
                 continue
             first_by_id[spec.id] = doc
-            plan = self._campaign(doc, spec, compliance, {p.id for p in policies}, {e.name for e in endpoints})
+            plan = self._campaign(
+                doc, spec, compliance, {p.id for p in policies}, {e.name for e in endpoints}
+            )
             if plan is not None:
                 campaigns.append(plan)
         for e, doc, loc in self._endpoint_docs.values():
             for i, name in enumerate(e.campaigns):
                 if name not in first_by_id:
-                    self.error("E329", f'webhook endpoint "{e.name}" names unknown campaign "{name}"',
-                               doc.span((*loc, "campaigns", i)), hint=did_you_mean(name, set(first_by_id)) or None)
-        storesets = sorted((s.storeset for s in self.stores.values() if s.storeset is not None), key=lambda s: s.id)
-        return Plan(campaigns=campaigns, policies=policies, storesets=storesets, endpoints=endpoints,
-                    compliance=compliance, config_commit=config_commit)
+                    self.error(
+                        "E329",
+                        f'webhook endpoint "{e.name}" names unknown campaign "{name}"',
+                        doc.span((*loc, "campaigns", i)),
+                        hint=did_you_mean(name, set(first_by_id)) or None,
+                    )
+        storesets = sorted(
+            (s.storeset for s in self.stores.values() if s.storeset is not None), key=lambda s: s.id
+        )
+        return Plan(
+            campaigns=campaigns,
+            policies=policies,
+            storesets=storesets,
+            endpoints=endpoints,
+            compliance=compliance,
+            config_commit=config_commit,
+        )
 
     def _compliance(self) -> CompliancePolicy:
         found = [(d, s) for d, s in self.cfg.policies if isinstance(s, ComplianceSpec)]
         for doc, _ in found[1:]:
-            self.error("E304", f"a second compliance policy (the first is {found[0][0].path})", doc.span(("kind",)),
-                       hint="keep one kind: compliance file; every campaign must satisfy the same policy")
+            self.error(
+                "E304",
+                f"a second compliance policy (the first is {found[0][0].path})",
+                doc.span(("kind",)),
+                hint="keep one kind: compliance file; every campaign must satisfy the same policy",
+            )
         if not found:
             return CompliancePolicy()
         doc, spec = found[0]
         return CompliancePolicy(
-            id=spec.id, allowed_domains=tuple(spec.allowed_domains), https_only=spec.https_only,
-            max_segments=spec.max_segments, opt_out=tuple(spec.opt_out), banned_domains=tuple(spec.banned_domains),
-            quiet_hours=QuietHours(parse_hhmm(spec.quiet_hours.start), parse_hhmm(spec.quiet_hours.end)) if spec.quiet_hours else None,
-            categories={k: CategoryRules(tuple(v.required_reviewers), tuple(v.require_phrases), v.forbid_attributes)
-                        for k, v in spec.categories.items()},
+            id=spec.id,
+            allowed_domains=tuple(spec.allowed_domains),
+            https_only=spec.https_only,
+            max_segments=spec.max_segments,
+            opt_out=tuple(spec.opt_out),
+            banned_domains=tuple(spec.banned_domains),
+            quiet_hours=QuietHours(
+                parse_hhmm(spec.quiet_hours.start), parse_hhmm(spec.quiet_hours.end)
+            )
+            if spec.quiet_hours
+            else None,
+            categories={
+                k: CategoryRules(
+                    tuple(v.required_reviewers), tuple(v.require_phrases), v.forbid_attributes
+                )
+                for k, v in spec.categories.items()
+            },
             source=doc.path,
         )
 
@@ -173,8 +208,12 @@ class _Linker:
         for doc, spec in self.cfg.policies:
             if isinstance(spec, BotPolicySpec):
                 if spec.id in out:
-                    self.error("E305", f'bot policy id "{spec.id}" is already used by {out[spec.id].source}',
-                               doc.span(("id",)), hint="rename one of them")
+                    self.error(
+                        "E305",
+                        f'bot policy id "{spec.id}" is already used by {out[spec.id].source}',
+                        doc.span(("id",)),
+                        hint="rename one of them",
+                    )
                     continue
                 out[spec.id] = spec.to_record(doc.path)
         return [out[k] for k in sorted(out)]
@@ -187,74 +226,136 @@ class _Linker:
                 for i, record in enumerate(spec.to_records(doc.path)):
                     loc: tuple[str | int, ...] = ("endpoints", i)
                     if record.name in out:
-                        self.error("E306", f'webhook endpoint "{record.name}" is defined twice', doc.span((*loc, "name")),
-                                   hint=f"the first is in {out[record.name].source}")
+                        self.error(
+                            "E306",
+                            f'webhook endpoint "{record.name}" is defined twice',
+                            doc.span((*loc, "name")),
+                            hint=f"the first is in {out[record.name].source}",
+                        )
                         continue
                     out[record.name] = record
                     self._endpoint_docs[record.name] = (record, doc, loc)
         return [out[k] for k in sorted(out)]
 
     # ------------------------------------------------------------- campaign
-    def _campaign(self, doc: SourceDoc, spec: CampaignSpec, compliance: CompliancePolicy,
-                  policy_ids: set[str], endpoint_names: set[str]) -> CampaignPlan | None:
+    def _campaign(
+        self,
+        doc: SourceDoc,
+        spec: CampaignSpec,
+        compliance: CompliancePolicy,
+        policy_ids: set[str],
+        endpoint_names: set[str],
+    ) -> CampaignPlan | None:
         before = len([d for d in self.diagnostics if d.severity == "error"])
         zone = spec.schedule.timezone
         if spec.bots not in policy_ids:
-            self.error("E302", f'unknown bot policy "{spec.bots}"', doc.span(("bots",)) if "bots" in doc.data else doc.head_span(),
-                       expected=f"one of {', '.join(sorted(policy_ids))}" if policy_ids else "a kind: bots file in policies/",
-                       hint=did_you_mean(spec.bots, policy_ids) or None)
+            self.error(
+                "E302",
+                f'unknown bot policy "{spec.bots}"',
+                doc.span(("bots",)) if "bots" in doc.data else doc.head_span(),
+                expected=f"one of {', '.join(sorted(policy_ids))}"
+                if policy_ids
+                else "a kind: bots file in policies/",
+                hint=did_you_mean(spec.bots, policy_ids) or None,
+            )
         for i, name in enumerate(spec.webhooks):
             if name not in endpoint_names:
-                self.error("E303", f'unknown webhook endpoint "{name}"', doc.span(("webhooks", i)),
-                           expected=f"one of {', '.join(sorted(endpoint_names))}" if endpoint_names else "an endpoint in a kind: webhooks file",
-                           hint=did_you_mean(name, endpoint_names) or None)
+                self.error(
+                    "E303",
+                    f'unknown webhook endpoint "{name}"',
+                    doc.span(("webhooks", i)),
+                    expected=f"one of {', '.join(sorted(endpoint_names))}"
+                    if endpoint_names
+                    else "an endpoint in a kind: webhooks file",
+                    hint=did_you_mean(name, endpoint_names) or None,
+                )
         # schedule
         sched = spec.schedule
         starts, ends, send_at = (_epoch(t, zone) for t in (sched.starts, sched.ends, sched.send_at))
         if starts is not None and ends is not None and starts >= ends:
-            self.error("E322", "the schedule ends before it starts", doc.span(("schedule", "ends")),
-                       expected="starts < ends")
+            self.error(
+                "E322",
+                "the schedule ends before it starts",
+                doc.span(("schedule", "ends")),
+                expected="starts < ends",
+            )
         if send_at is not None and starts is not None and send_at < starts:
-            self.error("E322", "send-at is before the campaign starts", doc.span(("schedule", "send-at")),
-                       hint="recipients would tap a link that is not live yet")
+            self.error(
+                "E322",
+                "send-at is before the campaign starts",
+                doc.span(("schedule", "send-at")),
+                hint="recipients would tap a link that is not live yet",
+            )
         if send_at is not None and ends is not None and send_at >= ends:
-            self.error("E322", "send-at is after the campaign ends", doc.span(("schedule", "send-at")))
+            self.error(
+                "E322", "send-at is after the campaign ends", doc.span(("schedule", "send-at"))
+            )
         retain_until = ends + duration_seconds(sched.retain) if ends is not None else None
         # audience
         aud = spec.audience
         attrs = list(aud.attributes)
         for i, name in enumerate(attrs):
             if is_pii_field(name):
-                self.error("E406", f'attribute "{name}" is named like personal data', doc.span(("audience", "attributes", i)),
-                           hint="attributes are kept in the snapshot and may reach URLs; keep only non-PII columns such as tier or segment")
+                self.error(
+                    "E406",
+                    f'attribute "{name}" is named like personal data',
+                    doc.span(("audience", "attributes", i)),
+                    hint="attributes are kept in the snapshot and may reach URLs; keep only non-PII columns such as tier or segment",
+                )
             if attrs.index(name) != i:
-                self.error("E207", f'attribute "{name}" is listed twice', doc.span(("audience", "attributes", i)))
+                self.error(
+                    "E207",
+                    f'attribute "{name}" is listed twice',
+                    doc.span(("audience", "attributes", i)),
+                )
         if aud.contact_id and is_pii_field(aud.contact_id):
-            self.error("E406", f'contact-id column "{aud.contact_id}" is named like personal data',
-                       doc.span(("audience", "contact-id")), hint="the contact id is stored in the snapshot; use an opaque CRM id")
+            self.error(
+                "E406",
+                f'contact-id column "{aud.contact_id}" is named like personal data',
+                doc.span(("audience", "contact-id")),
+                hint="the contact id is stored in the snapshot; use an opaque CRM id",
+            )
         # stores
         stores = None
         store_policy = None
         if spec.stores is not None:
             stores = self._stores(doc, spec.stores.path)
-            set_id = stores.storeset.id if stores is not None and stores.storeset is not None else ""
-            store_policy = StorePolicy(storeset=set_id, order=list(spec.stores.order),
-                                       max_km=spec.stores.max_km, max_accuracy_km=spec.stores.max_accuracy_km)
+            set_id = (
+                stores.storeset.id if stores is not None and stores.storeset is not None else ""
+            )
+            store_policy = StorePolicy(
+                storeset=set_id,
+                order=list(spec.stores.order),
+                max_km=spec.stores.max_km,
+                max_accuracy_km=spec.stores.max_accuracy_km,
+            )
             if "home" in spec.stores.order and not aud.home_store:
-                self.error("E313", "stores.order has home but the audience names no home-store column",
-                           doc.span(("stores", "order")), expected="audience.home-store: <column>",
-                           hint="add `home-store: store_id` under audience, or remove home from order")
+                self.error(
+                    "E313",
+                    "stores.order has home but the audience names no home-store column",
+                    doc.span(("stores", "order")),
+                    expected="audience.home-store: <column>",
+                    hint="add `home-store: store_id` under audience, or remove home from order",
+                )
         # variants
         arms: list[VariantArm] = []
         if spec.variants is not None:
             seen: set[str] = set()
             for i, arm in enumerate(spec.variants.arms):
                 if arm.name in seen:
-                    self.error("E321", f'variant "{arm.name}" is listed twice', doc.span(("variants", "arms", i, "name")))
+                    self.error(
+                        "E321",
+                        f'variant "{arm.name}" is listed twice',
+                        doc.span(("variants", "arms", i, "name")),
+                    )
                 seen.add(arm.name)
                 arms.append(VariantArm(name=arm.name, weight=arm.weight, holdout=arm.holdout))
             if all(a.holdout for a in arms):
-                self.error("E321", "every variant is a holdout: nobody would be messaged", doc.span(("variants", "arms")))
+                self.error(
+                    "E321",
+                    "every variant is a holdout: nobody would be messaged",
+                    doc.span(("variants", "arms")),
+                )
         ctx = _Ctx(self, doc, spec, attrs, stores, {a.name for a in arms})
         # utm
         utm: dict[str, Parts] = {}
@@ -272,8 +373,12 @@ class _Linker:
         for i, rule in enumerate(spec.routes):
             loc = ("routes", i)
             if rule.id in ids:
-                self.error("E318", f'rule id "{rule.id}" is used twice in this campaign', doc.span((*loc, "id")),
-                           hint=f"the first is at line {doc.span(('routes', ids[rule.id], 'id')).line}")
+                self.error(
+                    "E318",
+                    f'rule id "{rule.id}" is used twice in this campaign',
+                    doc.span((*loc, "id")),
+                    hint=f"the first is at line {doc.span(('routes', ids[rule.id], 'id')).line}",
+                )
             ids.setdefault(rule.id, i)
             conditions = ctx.conditions(rule.when, (*loc, "when"))
             closed: Template | None = None
@@ -289,57 +394,129 @@ class _Linker:
             for j in range(i):
                 if _covers(conds_per_rule[j], conditions):
                     earlier = spec.routes[j]
-                    self.error("E317", f'rule "{rule.id}" can never match: rule "{earlier.id}" above it matches every click it would',
-                               doc.span((*loc, "id")), related=(doc.span(("routes", j, "id")),),
-                               hint=f'move "{rule.id}" above "{earlier.id}", or narrow "{earlier.id}"')
+                    self.error(
+                        "E317",
+                        f'rule "{rule.id}" can never match: rule "{earlier.id}" above it matches every click it would',
+                        doc.span((*loc, "id")),
+                        related=(doc.span(("routes", j, "id")),),
+                        hint=f'move "{rule.id}" above "{earlier.id}", or narrow "{earlier.id}"',
+                    )
                     break
-            rules.append(Rule(id=rule.id, when=conditions, to=to or Template([""]), line=doc.span(loc).line,
-                              closed=closed))
-        catch_all = next((r for r, c in zip(spec.routes, conds_per_rule, strict=True) if not c), None)
+            rules.append(
+                Rule(
+                    id=rule.id,
+                    when=conditions,
+                    to=to or Template([""]),
+                    line=doc.span(loc).line,
+                    closed=closed,
+                )
+            )
+        catch_all = next(
+            (r for r, c in zip(spec.routes, conds_per_rule, strict=True) if not c), None
+        )
         link_warnings: list[Diagnostic] = []
         if catch_all is not None:
-            link_warnings.append(Diagnostic(
-                "E330", "warning", f'rule "{catch_all.id}" has no conditions, so the default route is never used',
-                doc.span(("default",)), hint=f'make "{catch_all.id}" the default, or give it conditions'))
+            link_warnings.append(
+                Diagnostic(
+                    "E330",
+                    "warning",
+                    f'rule "{catch_all.id}" has no conditions, so the default route is never used',
+                    doc.span(("default",)),
+                    hint=f'make "{catch_all.id}" the default, or give it conditions',
+                )
+            )
         default = ctx.destination(spec.default, ("default",))
-        not_yet_live = ctx.destination(spec.not_yet_live, ("not-yet-live",)) if spec.not_yet_live else None
+        not_yet_live = (
+            ctx.destination(spec.not_yet_live, ("not-yet-live",)) if spec.not_yet_live else None
+        )
         expired = ctx.destination(spec.expired, ("expired",)) if spec.expired else None
         preview = None
         if spec.preview is not None:
-            preview = Preview(title=spec.preview.title, description=spec.preview.description, image=spec.preview.image)
+            preview = Preview(
+                title=spec.preview.title,
+                description=spec.preview.description,
+                image=spec.preview.image,
+            )
         # lints
         lint_in = LintInput(
-            campaign_id=spec.id, name=spec.name, message=spec.message, message_span=doc.span(("message",)),
-            domains=list(spec.link.domains), domains_span=doc.span(("link", "domains")),
-            token_length=spec.link.token_length, brand=spec.brand, attributes=attrs, region=aud.region,
-            category=spec.category, category_span=doc.span(("category",)) if spec.category else None,
-            timezone=zone, send_at=sched.send_at, send_at_span=doc.span(("schedule", "send-at")) if sched.send_at else None,
-            destinations=ctx.lint_destinations, utm=lint_utm,
-            preview_image=(doc.span(("preview", "image")), spec.preview.image) if spec.preview and spec.preview.image else None,
+            campaign_id=spec.id,
+            name=spec.name,
+            message=spec.message,
+            message_span=doc.span(("message",)),
+            domains=list(spec.link.domains),
+            domains_span=doc.span(("link", "domains")),
+            token_length=spec.link.token_length,
+            brand=spec.brand,
+            attributes=attrs,
+            region=aud.region,
+            category=spec.category,
+            category_span=doc.span(("category",)) if spec.category else None,
+            timezone=zone,
+            send_at=sched.send_at,
+            send_at_span=doc.span(("schedule", "send-at")) if sched.send_at else None,
+            destinations=ctx.lint_destinations,
+            utm=lint_utm,
+            preview_image=(doc.span(("preview", "image")), spec.preview.image)
+            if spec.preview and spec.preview.image
+            else None,
         )
         message, found = lint_campaign(lint_in, compliance)
         found = link_warnings + found
         self.diagnostics.extend(found)
-        findings = [Finding(code=d.code, severity=d.severity, message=d.summary) for d in found if d.severity != "error"]
+        findings = [
+            Finding(code=d.code, severity=d.severity, message=d.summary)
+            for d in found
+            if d.severity != "error"
+        ]
         errors_now = len([d for d in self.diagnostics if d.severity == "error"])
         if errors_now > before or default is None:
             return None
         record = Campaign(
-            id=spec.id, name=spec.name, owner=spec.owner, brand=spec.brand, domains=list(spec.link.domains),
-            routes=rules, default=default, campaign_token="", category=spec.category,
-            starts_at=starts, ends_at=ends, retain_until=retain_until, send_at=send_at, timezone=zone,
-            attr_names=attrs, variants=arms,
+            id=spec.id,
+            name=spec.name,
+            owner=spec.owner,
+            brand=spec.brand,
+            domains=list(spec.link.domains),
+            routes=rules,
+            default=default,
+            campaign_token="",
+            category=spec.category,
+            starts_at=starts,
+            ends_at=ends,
+            retain_until=retain_until,
+            send_at=send_at,
+            timezone=zone,
+            attr_names=attrs,
+            variants=arms,
             experiment=(spec.variants.experiment or spec.id) if spec.variants else "",
-            preview=preview, not_yet_live=not_yet_live, expired=expired, bot_policy=spec.bots,
-            webhooks=list(spec.webhooks), stores=store_policy, utm=dict(spec.utm), audience=aud.name,
-            message=message, findings=findings, source=doc.path,
+            preview=preview,
+            not_yet_live=not_yet_live,
+            expired=expired,
+            bot_policy=spec.bots,
+            webhooks=list(spec.webhooks),
+            stores=store_policy,
+            utm=dict(spec.utm),
+            audience=aud.name,
+            message=message,
+            findings=findings,
+            source=doc.path,
         )
         binding = AudienceBinding(
-            name=aud.name, region=aud.region, phone_column=aud.phone, contact_id_column=aud.contact_id,
-            timezone_column=aud.timezone, home_store_column=aud.home_store, attributes=tuple(attrs),
+            name=aud.name,
+            region=aud.region,
+            phone_column=aud.phone,
+            contact_id_column=aud.contact_id,
+            timezone_column=aud.timezone,
+            home_store_column=aud.home_store,
+            attributes=tuple(attrs),
         )
-        return CampaignPlan(record=record, audience=binding, message_template=spec.message,
-                            token_length=spec.link.token_length, source=doc.path)
+        return CampaignPlan(
+            record=record,
+            audience=binding,
+            message_template=spec.message,
+            token_length=spec.link.token_length,
+            source=doc.path,
+        )
 
     def _stores(self, doc: SourceDoc, rel: str) -> LoadedStores | None:
         rel = posixpath.normpath(rel.replace("\\", "/"))
@@ -349,10 +526,19 @@ class _Linker:
         path = (root / rel).resolve()
         if not path.is_relative_to(root.resolve()) or not path.is_file():
             folder = (root / rel).parent
-            choices = sorted(p.relative_to(root).as_posix() for p in folder.glob("*") if p.is_file()) if folder.is_dir() and folder.resolve().is_relative_to(root.resolve()) else []
-            self.error("E307", f'store list "{rel}" not found', doc.span(("stores", "list")),
-                       expected="a CSV or YAML file inside the repository",
-                       hint=did_you_mean(rel, choices) or (f"files there: {', '.join(choices[:5])}" if choices else None))
+            choices = (
+                sorted(p.relative_to(root).as_posix() for p in folder.glob("*") if p.is_file())
+                if folder.is_dir() and folder.resolve().is_relative_to(root.resolve())
+                else []
+            )
+            self.error(
+                "E307",
+                f'store list "{rel}" not found',
+                doc.span(("stores", "list")),
+                expected="a CSV or YAML file inside the repository",
+                hint=did_you_mean(rel, choices)
+                or (f"files there: {', '.join(choices[:5])}" if choices else None),
+            )
             self.stores[rel] = LoadedStores(None)
             return self.stores[rel]
         set_id = storeset_id(rel)
@@ -385,29 +571,51 @@ class _Ctx:
 
     def need_stores(self, loc: tuple[str | int, ...], what: str) -> None:
         if self.spec.stores is None:
-            self.linker.error("E314", f"{what} need a store list, and this campaign has none", self.doc.span(loc),
-                              hint="add a `stores:` section with `list: stores/<file>.csv`")
+            self.linker.error(
+                "E314",
+                f"{what} need a store list, and this campaign has none",
+                self.doc.span(loc),
+                hint="add a `stores:` section with `list: stores/<file>.csv`",
+            )
 
     def check_attr(self, name: str, loc: tuple[str | int, ...]) -> None:
         if name not in self.attrs:
-            self.linker.error("E316", f'attribute "{name}" is not declared in audience.attributes', self.doc.span(loc),
-                              expected=f"one of {', '.join(self.attrs)}" if self.attrs else "a column listed under audience.attributes",
-                              hint=did_you_mean(name, self.attrs) or f"add {name} to audience.attributes")
+            self.linker.error(
+                "E316",
+                f'attribute "{name}" is not declared in audience.attributes',
+                self.doc.span(loc),
+                expected=f"one of {', '.join(self.attrs)}"
+                if self.attrs
+                else "a column listed under audience.attributes",
+                hint=did_you_mean(name, self.attrs) or f"add {name} to audience.attributes",
+            )
 
     def check_slots(self, slots: list[str], loc: tuple[str | int, ...]) -> None:
         for slot in slots:
             if slot.startswith("store."):
                 self.need_stores(loc, f'"{{{{ {slot} }}}}"')
                 field_name = slot[6:]
-                if self.stores is not None and self.stores.storeset is not None and field_name not in self.stores.fields:
-                    self.linker.error("E315", f'the store list has no "{field_name}" column', self.doc.span(loc),
-                                      expected=f"one of {', '.join('store.' + f for f in sorted(self.stores.fields))}",
-                                      hint=did_you_mean(field_name, self.stores.fields) or None)
+                if (
+                    self.stores is not None
+                    and self.stores.storeset is not None
+                    and field_name not in self.stores.fields
+                ):
+                    self.linker.error(
+                        "E315",
+                        f'the store list has no "{field_name}" column',
+                        self.doc.span(loc),
+                        expected=f"one of {', '.join('store.' + f for f in sorted(self.stores.fields))}",
+                        hint=did_you_mean(field_name, self.stores.fields) or None,
+                    )
             elif slot.startswith("attr."):
                 self.check_attr(slot[5:], loc)
             elif slot == "variant" and not self.arms:
-                self.linker.error("E319", "{{ variant }} is used but the campaign has no variants", self.doc.span(loc),
-                                  hint="add a `variants:` section or remove {{ variant }}")
+                self.linker.error(
+                    "E319",
+                    "{{ variant }} is used but the campaign has no variants",
+                    self.doc.span(loc),
+                    hint="add a `variants:` section or remove {{ variant }}",
+                )
 
     def parts(self, source: str, loc: tuple[str | int, ...]) -> Parts | None:
         try:
@@ -431,14 +639,19 @@ class _Ctx:
         return dest.template
 
     def _problem(self, p: TemplateProblem, loc: tuple[str | int, ...]) -> None:
-        self.linker.error(p.code, p.summary, self.doc.span(loc), expected=p.expected or None, hint=p.hint or None)
+        self.linker.error(
+            p.code, p.summary, self.doc.span(loc), expected=p.expected or None, hint=p.hint or None
+        )
 
     def conditions(self, when: WhenSpec, loc: tuple[str | int, ...]) -> list[Condition]:
         out: list[Condition] = []
         acc = when.accuracy_km
         if acc is not None and not (when.country or when.region or when.city or when.within):
-            self.linker.error("E207", "accuracy-km only applies to country, region, city or within",
-                              self.doc.span((*loc, "accuracy-km")))
+            self.linker.error(
+                "E207",
+                "accuracy-km only applies to country, region, city or within",
+                self.doc.span((*loc, "accuracy-km")),
+            )
         if when.country:
             out.append(Country(values=_many(when.country), max_accuracy_km=acc))
         if when.region:
@@ -446,7 +659,11 @@ class _Ctx:
         if when.city:
             out.append(City(values=_many(when.city), max_accuracy_km=acc))
         if when.within:
-            out.append(Within(lat=when.within.lat, lon=when.within.lon, km=when.within.km, max_accuracy_km=acc))
+            out.append(
+                Within(
+                    lat=when.within.lat, lon=when.within.lon, km=when.within.km, max_accuracy_km=acc
+                )
+            )
         if when.device:
             values = [when.device] if isinstance(when.device, str) else list(when.device)
             out.append(Device(values=[str(v) for v in values]))
@@ -459,7 +676,11 @@ class _Ctx:
             zone = self.spec.schedule.timezone
             after, before = _epoch(when.after, zone), _epoch(when.before, zone)
             if after is not None and before is not None and after >= before:
-                self.linker.error("E322", "the date window is empty (after is not before before)", self.doc.span((*loc, "before")))
+                self.linker.error(
+                    "E322",
+                    "the date window is empty (after is not before before)",
+                    self.doc.span((*loc, "before")),
+                )
             out.append(Dates(after=after, before=before))
         for negate, mapping, key in ((False, when.attr, "attr"), (True, when.attr_not, "attr-not")):
             for name, wanted in (mapping or {}).items():
@@ -467,13 +688,26 @@ class _Ctx:
                 out.append(Attr(name=name, values=_many(wanted), negate=negate))
         if when.variant:
             if not self.arms:
-                self.linker.error("E319", "a variant condition needs a `variants:` section", self.doc.span((*loc, "variant")))
+                self.linker.error(
+                    "E319",
+                    "a variant condition needs a `variants:` section",
+                    self.doc.span((*loc, "variant")),
+                )
             else:
                 for i, v in enumerate(_many(when.variant)):
                     if v not in self.arms:
-                        sub = (*loc, "variant", i) if isinstance(when.variant, list) else (*loc, "variant")
-                        self.linker.error("E320", f'unknown variant "{v}"', self.doc.span(sub),
-                                          expected=f"one of {', '.join(sorted(self.arms))}", hint=did_you_mean(v, self.arms) or None)
+                        sub = (
+                            (*loc, "variant", i)
+                            if isinstance(when.variant, list)
+                            else (*loc, "variant")
+                        )
+                        self.linker.error(
+                            "E320",
+                            f'unknown variant "{v}"',
+                            self.doc.span(sub),
+                            expected=f"one of {', '.join(sorted(self.arms))}",
+                            hint=did_you_mean(v, self.arms) or None,
+                        )
             out.append(Variant(values=_many(when.variant)))
         if when.store is not None:
             self.need_stores((*loc, "store"), "store conditions")

@@ -47,7 +47,12 @@ def load_stores(root: Path, rel: str, set_id: str | None = None) -> LoadedStores
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        return LoadedStores(None, diagnostics=[Diagnostic("E308", "error", f"cannot read the store list: {exc}", SourceSpan(rel))])
+        return LoadedStores(
+            None,
+            diagnostics=[
+                Diagnostic("E308", "error", f"cannot read the store list: {exc}", SourceSpan(rel))
+            ],
+        )
     out = LoadedStores(None, text=text)
     if path.suffix in (".yaml", ".yml"):
         rows = _yaml_rows(rel, text, out)
@@ -58,20 +63,33 @@ def load_stores(root: Path, rel: str, set_id: str | None = None) -> LoadedStores
         store = _store(rel, row, spans, out)
         if store is not None:
             if store.id in out.ids:
-                out.diagnostics.append(Diagnostic("E312", "error", f'store id "{store.id}" is used twice', spans["id"],
-                                                  hint="each store needs its own id; home-store columns refer to it"))
+                out.diagnostics.append(
+                    Diagnostic(
+                        "E312",
+                        "error",
+                        f'store id "{store.id}" is used twice',
+                        spans["id"],
+                        hint="each store needs its own id; home-store columns refer to it",
+                    )
+                )
                 continue
             out.ids.add(store.id)
             stores.append(store)
     if not stores and not out.diagnostics:
-        out.diagnostics.append(Diagnostic("E308", "error", "the store list has no stores", SourceSpan(rel)))
+        out.diagnostics.append(
+            Diagnostic("E308", "error", "the store list has no stores", SourceSpan(rel))
+        )
     if out.diagnostics:
         return out
-    out.storeset = StoreSet(id=set_id or storeset_id(rel), source=rel, stores=stores, index=build_store_index(stores))
+    out.storeset = StoreSet(
+        id=set_id or storeset_id(rel), source=rel, stores=stores, index=build_store_index(stores)
+    )
     return out
 
 
-def _csv_rows(rel: str, text: str, out: LoadedStores) -> list[tuple[dict[str, str], dict[str, SourceSpan]]]:
+def _csv_rows(
+    rel: str, text: str, out: LoadedStores
+) -> list[tuple[dict[str, str], dict[str, SourceSpan]]]:
     lines = text.splitlines()
     reader = csv.reader(io.StringIO(text))
     try:
@@ -81,12 +99,17 @@ def _csv_rows(rel: str, text: str, out: LoadedStores) -> list[tuple[dict[str, st
     header = [h.strip() for h in header]
     missing = [c for c in REQUIRED if c not in header]
     if missing:
-        out.diagnostics.append(Diagnostic(
-            "E308", "error", f"the store list has no {', '.join(missing)} column" + ("s" if len(missing) > 1 else ""),
-            SourceSpan(rel, 1, 1, 1, max(2, len(lines[0]) + 1 if lines else 2)),
-            expected=f"columns {', '.join(REQUIRED)} (and optional hours, plus any URL fields)",
-            hint=" ".join(h for h in (did_you_mean(m, header) for m in missing) if h) or None,
-        ))
+        out.diagnostics.append(
+            Diagnostic(
+                "E308",
+                "error",
+                f"the store list has no {', '.join(missing)} column"
+                + ("s" if len(missing) > 1 else ""),
+                SourceSpan(rel, 1, 1, 1, max(2, len(lines[0]) + 1 if lines else 2)),
+                expected=f"columns {', '.join(REQUIRED)} (and optional hours, plus any URL fields)",
+                hint=" ".join(h for h in (did_you_mean(m, header) for m in missing) if h) or None,
+            )
+        )
         return []
     out.fields = {"id", "name"} | {h for h in header if h not in REQUIRED and h != "hours"}
     rows = []
@@ -96,8 +119,15 @@ def _csv_rows(rel: str, text: str, out: LoadedStores) -> list[tuple[dict[str, st
             if not any(c.strip() for c in cells):
                 continue
             if len(cells) != len(header):
-                out.diagnostics.append(Diagnostic("E308", "error", f"row has {len(cells)} cells, the header has {len(header)}",
-                                                  SourceSpan(rel, line, 1), hint="quote cells that contain commas"))
+                out.diagnostics.append(
+                    Diagnostic(
+                        "E308",
+                        "error",
+                        f"row has {len(cells)} cells, the header has {len(header)}",
+                        SourceSpan(rel, line, 1),
+                        hint="quote cells that contain commas",
+                    )
+                )
                 continue
             raw = lines[line - 1] if line - 1 < len(lines) else ""
             spans = {}
@@ -110,11 +140,15 @@ def _csv_rows(rel: str, text: str, out: LoadedStores) -> list[tuple[dict[str, st
                     pos = at + len(cell)
             rows.append((dict(zip(header, (c.strip() for c in cells), strict=True)), spans))
     except csv.Error as exc:
-        out.diagnostics.append(Diagnostic("E308", "error", f"CSV error: {exc}", SourceSpan(rel, reader.line_num, 1)))
+        out.diagnostics.append(
+            Diagnostic("E308", "error", f"CSV error: {exc}", SourceSpan(rel, reader.line_num, 1))
+        )
     return rows
 
 
-def _yaml_rows(rel: str, text: str, out: LoadedStores) -> list[tuple[dict[str, str], dict[str, SourceSpan]]]:
+def _yaml_rows(
+    rel: str, text: str, out: LoadedStores
+) -> list[tuple[dict[str, str], dict[str, SourceSpan]]]:
     try:
         doc = load_yaml(rel, text)
     except DiagnosticsError as exc:
@@ -122,18 +156,34 @@ def _yaml_rows(rel: str, text: str, out: LoadedStores) -> list[tuple[dict[str, s
         return []
     items = doc.data.get("stores")
     if not isinstance(items, list):
-        out.diagnostics.append(Diagnostic("E308", "error", 'a YAML store list needs a "stores" list', doc.head_span(),
-                                          expected="stores: [{id: ..., name: ..., lat: ..., lon: ..., timezone: ...}]"))
+        out.diagnostics.append(
+            Diagnostic(
+                "E308",
+                "error",
+                'a YAML store list needs a "stores" list',
+                doc.head_span(),
+                expected="stores: [{id: ..., name: ..., lat: ..., lon: ..., timezone: ...}]",
+            )
+        )
         return []
     rows = []
     for i, item in enumerate(items):
         if not isinstance(item, dict):
-            out.diagnostics.append(Diagnostic("E308", "error", "a store must be a mapping", doc.span(("stores", i))))
+            out.diagnostics.append(
+                Diagnostic("E308", "error", "a store must be a mapping", doc.span(("stores", i)))
+            )
             continue
         missing = [c for c in REQUIRED if c not in item]
         if missing:
-            out.diagnostics.append(Diagnostic("E308", "error", f"store has no {', '.join(missing)}", doc.span(("stores", i)),
-                                              expected=f"fields {', '.join(REQUIRED)}"))
+            out.diagnostics.append(
+                Diagnostic(
+                    "E308",
+                    "error",
+                    f"store has no {', '.join(missing)}",
+                    doc.span(("stores", i)),
+                    expected=f"fields {', '.join(REQUIRED)}",
+                )
+            )
             continue
         out.fields |= {"id", "name"} | {k for k in item if k not in REQUIRED and k != "hours"}
         row = {k: ("" if v is None else str(v)) for k, v in item.items()}
@@ -141,7 +191,9 @@ def _yaml_rows(rel: str, text: str, out: LoadedStores) -> list[tuple[dict[str, s
     return rows
 
 
-def _store(rel: str, row: dict[str, str], spans: dict[str, SourceSpan], out: LoadedStores) -> Store | None:
+def _store(
+    rel: str, row: dict[str, str], spans: dict[str, SourceSpan], out: LoadedStores
+) -> Store | None:
     ok = True
     if not row["id"]:
         out.diagnostics.append(Diagnostic("E309", "error", "store has an empty id", spans["id"]))
@@ -154,27 +206,56 @@ def _store(rel: str, row: dict[str, str], spans: dict[str, SourceSpan], out: Loa
                 raise ValueError
             coords[name] = value
         except ValueError:
-            out.diagnostics.append(Diagnostic("E309", "error", f'"{row[name]}" is not a valid {name}', spans[name],
-                                              expected=f"a number between -{limit:g} and {limit:g} (decimal degrees)"))
+            out.diagnostics.append(
+                Diagnostic(
+                    "E309",
+                    "error",
+                    f'"{row[name]}" is not a valid {name}',
+                    spans[name],
+                    expected=f"a number between -{limit:g} and {limit:g} (decimal degrees)",
+                )
+            )
             ok = False
     zone = row["timezone"]
     if zone not in known_zones():
-        out.diagnostics.append(Diagnostic("E310", "error", f'unknown time zone "{zone}"', spans["timezone"],
-                                          expected="an IANA zone name such as America/New_York",
-                                          hint=did_you_mean(zone, known_zones()) or None))
+        out.diagnostics.append(
+            Diagnostic(
+                "E310",
+                "error",
+                f'unknown time zone "{zone}"',
+                spans["timezone"],
+                expected="an IANA zone name such as America/New_York",
+                hint=did_you_mean(zone, known_zones()) or None,
+            )
+        )
         ok = False
     hours: list[list[tuple[int, int]]] = []
     if row.get("hours"):
         try:
             hours = parse_hours(row["hours"])
         except ValueError as exc:
-            out.diagnostics.append(Diagnostic("E311", "error", f"cannot read opening hours: {exc}", spans["hours"],
-                                              expected='"mon-fri 09:00-21:00; sat 10:00-20:00; sun closed"'))
+            out.diagnostics.append(
+                Diagnostic(
+                    "E311",
+                    "error",
+                    f"cannot read opening hours: {exc}",
+                    spans["hours"],
+                    expected='"mon-fri 09:00-21:00; sat 10:00-20:00; sun closed"',
+                )
+            )
             ok = False
     if not ok:
         return None
     extra = {k: v for k, v in row.items() if k not in REQUIRED and k != "hours"}
-    return Store(id=row["id"], name=row["name"], lat=coords["lat"], lon=coords["lon"], timezone=zone, hours=hours, fields=extra)
+    return Store(
+        id=row["id"],
+        name=row["name"],
+        lat=coords["lat"],
+        lon=coords["lon"],
+        timezone=zone,
+        hours=hours,
+        fields=extra,
+    )
 
 
 def parse_hours(text: str) -> list[list[tuple[int, int]]]:
@@ -231,5 +312,3 @@ def _days(text: str) -> list[int]:
             raise ValueError(f'"{piece}" runs backwards')
         out.extend(range(a, b + 1))
     return out
-
-

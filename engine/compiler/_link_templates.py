@@ -30,15 +30,25 @@ OBJECT_SLOTS = ("store", "attr")
 #: Compile-time fields a destination may use.
 COMPILE_TIME = ("campaign",)
 
-_env = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=True)
+_env = jinja2.Environment(
+    undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=True
+)
 
 
 class TemplateProblem(Exception):
     """A template that cannot compile: ``code`` and a message, ``line`` within the template (1-based)."""
 
-    def __init__(self, code: str, summary: str, *, line: int = 1, expected: str = "", hint: str = "") -> None:
+    def __init__(
+        self, code: str, summary: str, *, line: int = 1, expected: str = "", hint: str = ""
+    ) -> None:
         super().__init__(summary)
-        self.code, self.summary, self.line, self.expected, self.hint = code, summary, line, expected, hint
+        self.code, self.summary, self.line, self.expected, self.hint = (
+            code,
+            summary,
+            line,
+            expected,
+            hint,
+        )
 
 
 @dataclass
@@ -92,13 +102,22 @@ def parse_parts(source: str, context: dict[str, dict[str, str]]) -> Parts:
     try:
         tree = _env.parse(source)
     except jinja2.TemplateSyntaxError as exc:
-        raise TemplateProblem("E323", f"template syntax error: {exc.message}", line=exc.lineno or 1,
-                              hint="a field is written {{ store.slug }}; literal braces are not allowed") from None
+        raise TemplateProblem(
+            "E323",
+            f"template syntax error: {exc.message}",
+            line=exc.lineno or 1,
+            hint="a field is written {{ store.slug }}; literal braces are not allowed",
+        ) from None
     parts = Parts()
     for node in tree.body:
         if not isinstance(node, nodes.Output):
-            raise TemplateProblem("E325", "only plain fields are allowed in a destination", line=node.lineno,
-                                  expected="text with {{ field }} placeholders", hint="remove {% ... %} blocks; use routing rules for choices")
+            raise TemplateProblem(
+                "E325",
+                "only plain fields are allowed in a destination",
+                line=node.lineno,
+                expected="text with {{ field }} placeholders",
+                hint="remove {% ... %} blocks; use routing rules for choices",
+            )
         for child in node.nodes:
             if isinstance(child, nodes.TemplateData):
                 parts.add_literal(child.data)
@@ -109,22 +128,40 @@ def parse_parts(source: str, context: dict[str, dict[str, str]]) -> Parts:
 
 def _field(node: nodes.Node, context: dict[str, dict[str, str]]) -> Parts:
     out = Parts()
-    names = [n.name for n in node.find_all(nodes.Name)] + [g.attr for g in node.find_all(nodes.Getattr)]
+    names = [n.name for n in node.find_all(nodes.Name)] + [
+        g.attr for g in node.find_all(nodes.Getattr)
+    ]
     if isinstance(node, nodes.Name | nodes.Getattr):
         names.append(node.name if isinstance(node, nodes.Name) else node.attr)
-    objects = {n.name for n in node.find_all(nodes.Name)} | ({node.node.name} if isinstance(node, nodes.Getattr) and isinstance(node.node, nodes.Name) else set())
+    objects = {n.name for n in node.find_all(nodes.Name)} | (
+        {node.node.name}
+        if isinstance(node, nodes.Getattr) and isinstance(node.node, nodes.Name)
+        else set()
+    )
     if "store" not in objects and any(is_pii_field(n) for n in names):
         # Privacy first: say it is personal data before saying it is unknown.
         field_name = ".".join(n for n in names[-1:])
-        raise TemplateProblem("E406", f'"{field_name}" looks like personal data, which may not appear in a URL', line=node.lineno,
-                              hint="no phone number, email or name may appear in a URL; recipients are known by their token")
+        raise TemplateProblem(
+            "E406",
+            f'"{field_name}" looks like personal data, which may not appear in a URL',
+            line=node.lineno,
+            hint="no phone number, email or name may appear in a URL; recipients are known by their token",
+        )
     if isinstance(node, nodes.Name):
         if node.name in BARE_SLOTS:
             out.items.append(("slot", node.name))
             return out
-        known = [*BARE_SLOTS, *(f"{o}.<field>" for o in OBJECT_SLOTS), *(f"{c}.<field>" for c in context)]
-        raise TemplateProblem("E324", f'unknown name "{node.name}" in a template', line=node.lineno,
-                              expected=f"one of {', '.join(known)}")
+        known = [
+            *BARE_SLOTS,
+            *(f"{o}.<field>" for o in OBJECT_SLOTS),
+            *(f"{c}.<field>" for c in context),
+        ]
+        raise TemplateProblem(
+            "E324",
+            f'unknown name "{node.name}" in a template',
+            line=node.lineno,
+            expected=f"one of {', '.join(known)}",
+        )
     if isinstance(node, nodes.Getattr) and isinstance(node.node, nodes.Name):
         obj, attr = node.node.name, node.attr
         if obj in OBJECT_SLOTS:
@@ -132,15 +169,27 @@ def _field(node: nodes.Node, context: dict[str, dict[str, str]]) -> Parts:
             return out
         if obj in context:
             if attr not in context[obj]:
-                raise TemplateProblem("E324", f'unknown field "{obj}.{attr}"', line=node.lineno,
-                                      expected=f"one of {', '.join(f'{obj}.{k}' for k in sorted(context[obj]))}")
+                raise TemplateProblem(
+                    "E324",
+                    f'unknown field "{obj}.{attr}"',
+                    line=node.lineno,
+                    expected=f"one of {', '.join(f'{obj}.{k}' for k in sorted(context[obj]))}",
+                )
             out.add_literal(quote(context[obj][attr], safe=""))
             return out
-        raise TemplateProblem("E324", f'unknown name "{obj}" in a template', line=node.lineno,
-                              expected=f"one of {', '.join([*BARE_SLOTS, *OBJECT_SLOTS, *context])}")
-    raise TemplateProblem("E325", "only plain fields are allowed inside {{ }}", line=node.lineno,
-                          expected="{{ variant }}, {{ route }}, {{ store.<field> }}, {{ attr.<name> }} or {{ campaign.id }}",
-                          hint="filters, calls and expressions are not supported; the worker substitutes values as they are")
+        raise TemplateProblem(
+            "E324",
+            f'unknown name "{obj}" in a template',
+            line=node.lineno,
+            expected=f"one of {', '.join([*BARE_SLOTS, *OBJECT_SLOTS, *context])}",
+        )
+    raise TemplateProblem(
+        "E325",
+        "only plain fields are allowed inside {{ }}",
+        line=node.lineno,
+        expected="{{ variant }}, {{ route }}, {{ store.<field> }}, {{ attr.<name> }} or {{ campaign.id }}",
+        hint="filters, calls and expressions are not supported; the worker substitutes values as they are",
+    )
 
 
 _HOST_PREFIX = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://[^/?#{}]+(?:[/?#]|$)")
@@ -157,7 +206,9 @@ class Destination:
     text: str  # literal text with {slot} markers
 
 
-def compile_destination(source: str, utm: dict[str, Parts], context: dict[str, dict[str, str]]) -> Destination:
+def compile_destination(
+    source: str, utm: dict[str, Parts], context: dict[str, dict[str, str]]
+) -> Destination:
     """Compile one destination and merge the UTM parameters into its query.
 
     A parameter already written in the URL wins over the campaign's ``utm``.
@@ -167,17 +218,27 @@ def compile_destination(source: str, utm: dict[str, Parts], context: dict[str, d
     TemplateProblem
     """
     parts = parse_parts(source.strip(), context)
-    if len(parts.items) == 1 and re.fullmatch(r"[a-zA-Z][a-zA-Z0-9+.-]*://[^/?#{}]+", parts.items[0][1]):
+    if len(parts.items) == 1 and re.fullmatch(
+        r"[a-zA-Z][a-zA-Z0-9+.-]*://[^/?#{}]+", parts.items[0][1]
+    ):
         parts.items[0] = ("lit", parts.items[0][1] + "/")  # https://host -> https://host/
     first = parts.items[0][1] if parts.items and parts.items[0][0] == "lit" else ""
     if not _HOST_PREFIX.match(first):
-        raise TemplateProblem("E326", "a destination must start with a literal scheme and host",
-                              expected="https://host/path... with placeholders only after the host",
-                              hint="write the domain out, e.g. https://www.acme.example/stores/{{ store.slug }}")
+        raise TemplateProblem(
+            "E326",
+            "a destination must start with a literal scheme and host",
+            expected="https://host/path... with placeholders only after the host",
+            hint="write the domain out, e.g. https://www.acme.example/stores/{{ store.slug }}",
+        )
     split = urlsplit(first if "?" in first or "#" in first else first.split("{")[0])
     merged = _merge_utm(parts, utm)
-    return Destination(merged.to_template(), split.scheme.lower(), (split.hostname or "").lower(),
-                       tuple(merged.slots), merged.literal_text())
+    return Destination(
+        merged.to_template(),
+        split.scheme.lower(),
+        (split.hostname or "").lower(),
+        tuple(merged.slots),
+        merged.literal_text(),
+    )
 
 
 def _merge_utm(parts: Parts, utm: dict[str, Parts]) -> Parts:

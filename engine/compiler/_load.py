@@ -52,11 +52,16 @@ def load_config(root: Path) -> LoadedConfig:
     """
     cfg = LoadedConfig(root=root)
     if not (root / CAMPAIGN_DIR).is_dir() and not (root / POLICY_DIR).is_dir():
-        cfg.diagnostics.append(Diagnostic(
-            "E109", "error", f"no {CAMPAIGN_DIR}/ or {POLICY_DIR}/ folder in {root}",
-            None, expected="a repository with campaigns/*.yaml and policies/*.yaml",
-            hint="run from the repository root or pass --root",
-        ))
+        cfg.diagnostics.append(
+            Diagnostic(
+                "E109",
+                "error",
+                f"no {CAMPAIGN_DIR}/ or {POLICY_DIR}/ folder in {root}",
+                None,
+                expected="a repository with campaigns/*.yaml and policies/*.yaml",
+                hint="run from the repository root or pass --root",
+            )
+        )
         return cfg
     for path in config_files(root, CAMPAIGN_DIR):
         doc = _read(root, path, cfg)
@@ -87,11 +92,20 @@ def _read(root: Path, path: Path, cfg: LoadedConfig) -> SourceDoc | None:
     try:
         text = path.read_bytes().decode("utf-8")
     except UnicodeDecodeError as exc:
-        cfg.diagnostics.append(Diagnostic("E108", "error", f"the file is not UTF-8 text (byte {exc.start})",
-                                          SourceSpan(rel), hint="save the file as UTF-8"))
+        cfg.diagnostics.append(
+            Diagnostic(
+                "E108",
+                "error",
+                f"the file is not UTF-8 text (byte {exc.start})",
+                SourceSpan(rel),
+                hint="save the file as UTF-8",
+            )
+        )
         return None
     except OSError as exc:
-        cfg.diagnostics.append(Diagnostic("E108", "error", f"cannot read the file: {exc.strerror}", SourceSpan(rel)))
+        cfg.diagnostics.append(
+            Diagnostic("E108", "error", f"cannot read the file: {exc.strerror}", SourceSpan(rel))
+        )
         return None
     cfg.sources[rel] = text
     try:
@@ -104,8 +118,19 @@ def _read(root: Path, path: Path, cfg: LoadedConfig) -> SourceDoc | None:
 def _bad_kind(doc: SourceDoc, kind: object) -> Diagnostic:
     kinds = sorted(POLICY_KINDS)
     if kind is None:
-        return Diagnostic("E219", "error", 'a policy file needs a "kind"', doc.head_span(),
-                          expected=f"kind: one of {', '.join(kinds)}",
-                          hint="add `kind: bots`, `kind: compliance` or `kind: webhooks` at the top")
-    return Diagnostic("E220", "error", f'unknown policy kind "{kind}"', doc.span(("kind",)),
-                      expected=f"one of {', '.join(kinds)}", hint=did_you_mean(str(kind), kinds) or None)
+        return Diagnostic(
+            "E219",
+            "error",
+            'a policy file needs a "kind"',
+            doc.head_span(),
+            expected=f"kind: one of {', '.join(kinds)}",
+            hint="add `kind: bots`, `kind: compliance` or `kind: webhooks` at the top",
+        )
+    return Diagnostic(
+        "E220",
+        "error",
+        f'unknown policy kind "{kind}"',
+        doc.span(("kind",)),
+        expected=f"one of {', '.join(kinds)}",
+        hint=did_you_mean(str(kind), kinds) or None,
+    )

@@ -80,7 +80,9 @@ def measure(text: str) -> SmsMeasure:
     if is_gsm7(text):
         widths = [2 if c in GSM7_EXTENSION else 1 for c in text]
         units = sum(widths)
-        return SmsMeasure("GSM-7", _segments(widths, units, GSM7_SINGLE, GSM7_PART), units, len(text))
+        return SmsMeasure(
+            "GSM-7", _segments(widths, units, GSM7_SINGLE, GSM7_PART), units, len(text)
+        )
     # UTF-16 code units: characters outside the BMP are a surrogate pair. A
     # pair is not split across segments either (TS 23.040 leaves it to the
     # sender; every handset library keeps pairs together).

@@ -100,8 +100,11 @@ def render_json(diagnostics: Sequence[Diagnostic]) -> str:
         item: dict[str, object] = {"code": d.code, "severity": d.severity, "summary": d.summary}
         if d.span is not None:
             item.update(
-                path=d.span.path, line=d.span.line, col=d.span.col,
-                end_line=d.span.end_line, end_col=d.span.end_col,
+                path=d.span.path,
+                line=d.span.line,
+                col=d.span.col,
+                end_line=d.span.end_line,
+                end_col=d.span.end_col,
             )
         item["expected"] = d.expected
         item["hint"] = d.hint
@@ -123,7 +126,10 @@ def _headline(d: Diagnostic) -> str:
 
 
 def _lines(
-    path: str, sources: Mapping[str, str] | None, root: Path | None, cache: dict[str, list[str] | None]
+    path: str,
+    sources: Mapping[str, str] | None,
+    root: Path | None,
+    cache: dict[str, list[str] | None],
 ) -> list[str] | None:
     if path not in cache:
         text = sources.get(path) if sources else None
@@ -148,7 +154,11 @@ def _quote(text: list[str], span: SourceSpan) -> list[str]:
         source = text[n - 1].expandtabs(1).rstrip()
         out.append(f"{n:>{_GUTTER}} | {source}".rstrip())
         if n == span.line:
-            width = (span.end_col - span.col) if span.end_line == span.line else len(source) - span.col + 1
+            width = (
+                (span.end_col - span.col)
+                if span.end_line == span.line
+                else len(source) - span.col + 1
+            )
             out.append(f"{'':>{_GUTTER}} | {' ' * (span.col - 1)}{'^' * max(1, width)}")
     return out
 

@@ -25,13 +25,23 @@ from ._yaml import Loc, SourceDoc
 M = TypeVar("M", bound=BaseModel)
 
 _TYPE_ERRORS = {
-    "string_type": "text", "int_type": "a whole number", "int_parsing": "a whole number",
-    "int_from_float": "a whole number", "float_type": "a number", "float_parsing": "a number",
-    "bool_type": "true or false", "bool_parsing": "true or false", "list_type": "a list",
-    "dict_type": "a mapping", "model_type": "a mapping", "model_attributes_type": "a mapping",
-    "datetime_type": "a date-time", "datetime_parsing": "a date-time such as 2027-03-01T09:00:00-05:00",
+    "string_type": "text",
+    "int_type": "a whole number",
+    "int_parsing": "a whole number",
+    "int_from_float": "a whole number",
+    "float_type": "a number",
+    "float_parsing": "a number",
+    "bool_type": "true or false",
+    "bool_parsing": "true or false",
+    "list_type": "a list",
+    "dict_type": "a mapping",
+    "model_type": "a mapping",
+    "model_attributes_type": "a mapping",
+    "datetime_type": "a date-time",
+    "datetime_parsing": "a date-time such as 2027-03-01T09:00:00-05:00",
     "datetime_from_date_parsing": "a date-time such as 2027-03-01T09:00:00-05:00",
-    "literal_error": "one of the listed values", "enum": "one of the listed values",
+    "literal_error": "one of the listed values",
+    "enum": "one of the listed values",
     "none_required": "nothing",
 }
 
@@ -50,21 +60,31 @@ def parse_spec(doc: SourceDoc, model: type[M]) -> tuple[M | None, list[Diagnosti
         return None, diagnostics_from_validation(doc, exc, model)
 
 
-def diagnostics_from_validation(doc: SourceDoc, exc: ValidationError, model: type[BaseModel]) -> list[Diagnostic]:
+def diagnostics_from_validation(
+    doc: SourceDoc, exc: ValidationError, model: type[BaseModel]
+) -> list[Diagnostic]:
     """One diagnostic per problem, located in ``doc``."""
-    errors: list[tuple[dict[str, Any], Loc]] = [(dict(e), _data_loc(doc.data, e["loc"])) for e in exc.errors(include_url=False)]
+    errors: list[tuple[dict[str, Any], Loc]] = [
+        (dict(e), _data_loc(doc.data, e["loc"])) for e in exc.errors(include_url=False)
+    ]
     # Union branches: drop "wrong type" errors at a path where another branch
     # has a deeper or different error; keep one type error per path otherwise.
     by_path: dict[Loc, list[dict[str, Any]]] = defaultdict(list)
     for err, loc in errors:
         by_path[loc].append(err)
-    substantive = {loc for err, loc in errors if err["type"] not in _TYPE_ERRORS or err["type"] in ("literal_error", "enum")}
+    substantive = {
+        loc
+        for err, loc in errors
+        if err["type"] not in _TYPE_ERRORS or err["type"] in ("literal_error", "enum")
+    }
     # A value-or-list union fails twice for a bad item: as a whole value at the
     # list, and as an item. Keep the error that points at the item.
     all_locs = {loc for _, loc in errors}
     errors = [
-        (err, loc) for err, loc in errors
-        if err["type"] not in ("literal_error", "enum") or not any(o[: len(loc)] == loc and len(o) > len(loc) for o in all_locs)
+        (err, loc)
+        for err, loc in errors
+        if err["type"] not in ("literal_error", "enum")
+        or not any(o[: len(loc)] == loc and len(o) > len(loc) for o in all_locs)
     ]
     out: list[Diagnostic] = []
     done_type: set[Loc] = set()
@@ -75,7 +95,9 @@ def diagnostics_from_validation(doc: SourceDoc, exc: ValidationError, model: typ
             if loc in done_type:
                 continue
             done_type.add(loc)
-            expected = sorted({_TYPE_ERRORS[e["type"]] for e in by_path[loc] if e["type"] in _TYPE_ERRORS})
+            expected = sorted(
+                {_TYPE_ERRORS[e["type"]] for e in by_path[loc] if e["type"] in _TYPE_ERRORS}
+            )
             out.append(_wrong_type(doc, loc, err, " or ".join(expected)))
             continue
         out.append(_one(doc, model, err, loc))
@@ -87,39 +109,74 @@ def _one(doc: SourceDoc, model: type[BaseModel], err: dict[str, Any], loc: Loc) 
     name = _name(err["loc"], loc)
     ctx = err.get("ctx") or {}
     if kind.startswith("E") and kind[1:].isdigit():
-        return Diagnostic(kind, "error", ctx.get("summary", err["msg"]), doc.span(loc),
-                          expected=ctx.get("expected") or None, hint=ctx.get("hint") or None)
+        return Diagnostic(
+            kind,
+            "error",
+            ctx.get("summary", err["msg"]),
+            doc.span(loc),
+            expected=ctx.get("expected") or None,
+            hint=ctx.get("hint") or None,
+        )
     if kind == "missing":
         field = str(err["loc"][-1])
         allowed = _fields_at(model, err["loc"][:-1])
         where = _name(err["loc"][:-1], loc) or "the file"
         if field == "default" and len(err["loc"]) == 1:
-            return Diagnostic("E209", "error", "the campaign has no default route", doc.head_span(),
-                              expected="default: <destination URL>",
-                              hint="add `default:`; it answers every click no rule matches")
+            return Diagnostic(
+                "E209",
+                "error",
+                "the campaign has no default route",
+                doc.head_span(),
+                expected="default: <destination URL>",
+                hint="add `default:`; it answers every click no rule matches",
+            )
         span = doc.key_span(loc) if loc else doc.head_span()
-        return Diagnostic("E202", "error", f'missing required field "{field}" in {where}', span,
-                          expected=_describe(allowed.get(field)) if allowed else None,
-                          hint=f"add `{field}:`")
+        return Diagnostic(
+            "E202",
+            "error",
+            f'missing required field "{field}" in {where}',
+            span,
+            expected=_describe(allowed.get(field)) if allowed else None,
+            hint=f"add `{field}:`",
+        )
     if kind == "extra_forbidden":
         key = str(err["loc"][-1])
         allowed = _fields_at(model, err["loc"][:-1])
         choices = sorted(allowed)
         in_when = len(loc) >= 2 and loc[-2] == "when"
         code, what = ("E204", "condition") if in_when else ("E203", "field")
-        return Diagnostic(code, "error", f'unknown {what} "{key}"', doc.key_span(loc),
-                          expected=f"one of {', '.join(choices)}" if choices else None,
-                          hint=did_you_mean(key, choices) or None)
+        return Diagnostic(
+            code,
+            "error",
+            f'unknown {what} "{key}"',
+            doc.key_span(loc),
+            expected=f"one of {', '.join(choices)}" if choices else None,
+            hint=did_you_mean(key, choices) or None,
+        )
     if kind in ("literal_error", "enum"):
         value = err.get("input")
         expected = ctx.get("expected", "")
-        options = [o.strip().strip("'\"") for o in expected.replace(" or ", ", ").split(",") if o.strip()]
-        return Diagnostic("E206", "error", f'"{value}" is not a valid value for {name}', doc.span(loc),
-                          expected=f"one of {', '.join(options)}" if options else None,
-                          hint=did_you_mean(str(value), options) or None)
+        options = [
+            o.strip().strip("'\"") for o in expected.replace(" or ", ", ").split(",") if o.strip()
+        ]
+        return Diagnostic(
+            "E206",
+            "error",
+            f'"{value}" is not a valid value for {name}',
+            doc.span(loc),
+            expected=f"one of {', '.join(options)}" if options else None,
+            hint=did_you_mean(str(value), options) or None,
+        )
     # Constraint errors (too short, greater than, pattern ...): pydantic's text names the constraint.
-    return Diagnostic("E207", "error", f"invalid value for {name}: {_lower(err['msg'])}", doc.span(loc),
-                      expected=_describe(_fields_at(model, err["loc"][:-1]).get(str(err["loc"][-1]))) if err["loc"] else None)
+    return Diagnostic(
+        "E207",
+        "error",
+        f"invalid value for {name}: {_lower(err['msg'])}",
+        doc.span(loc),
+        expected=_describe(_fields_at(model, err["loc"][:-1]).get(str(err["loc"][-1])))
+        if err["loc"]
+        else None,
+    )
 
 
 def _wrong_type(doc: SourceDoc, loc: Loc, err: dict[str, Any], expected: str) -> Diagnostic:
@@ -130,8 +187,14 @@ def _wrong_type(doc: SourceDoc, loc: Loc, err: dict[str, Any], expected: str) ->
         hint = "quote the value to make it text"
     elif got == "nothing":
         hint = "write a value after the colon, or remove the field"
-    return Diagnostic("E205", "error", f"wrong type for {name}: expected {expected}, got {got}",
-                      doc.span(loc), expected=expected, hint=hint)
+    return Diagnostic(
+        "E205",
+        "error",
+        f"wrong type for {name}: expected {expected}, got {got}",
+        doc.span(loc),
+        expected=expected,
+        hint=hint,
+    )
 
 
 def _kind_of(value: Any) -> str:

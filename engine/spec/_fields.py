@@ -15,18 +15,26 @@ from pydantic import AfterValidator, BeforeValidator, Field
 from pydantic_core import PydanticCustomError
 
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
-_HOST = re.compile(r"^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$")
+_HOST = re.compile(
+    r"^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$"
+)
 _HHMM = re.compile(r"^([01][0-9]|2[0-4]):([0-5][0-9])$")
 _DURATION = re.compile(r"^([1-9][0-9]*)([hdw])$")
 _UNIT_SECONDS = {"h": 3600, "d": 86400, "w": 7 * 86400}
 
 
-def custom_error(code: str, summary: str, expected: str = "", hint: str = "") -> PydanticCustomError:
+def custom_error(
+    code: str, summary: str, expected: str = "", hint: str = ""
+) -> PydanticCustomError:
     """An error the loader reports with ``code`` (message text is not formatted)."""
-    return PydanticCustomError(code, "{summary}", {"summary": summary, "expected": expected, "hint": hint})
+    return PydanticCustomError(
+        code, "{summary}", {"summary": summary, "expected": expected, "hint": hint}
+    )
 
 
-def did_you_mean(word: str, choices: list[str] | tuple[str, ...] | set[str] | frozenset[str]) -> str:
+def did_you_mean(
+    word: str, choices: list[str] | tuple[str, ...] | set[str] | frozenset[str]
+) -> str:
     """``did you mean "x"?`` for the closest choice, or ""."""
     close = difflib.get_close_matches(word, sorted(choices), n=1, cutoff=0.6)
     if not close and isinstance(word, str):
@@ -39,7 +47,8 @@ def did_you_mean(word: str, choices: list[str] | tuple[str, ...] | set[str] | fr
 def _check_id(value: str) -> str:
     if not _ID.match(value):
         raise custom_error(
-            "E210", f'"{value}" is not a valid id',
+            "E210",
+            f'"{value}" is not a valid id',
             "lowercase letters, digits and dashes, starting with a letter or digit (at most 63)",
             f'try "{re.sub(r"[^a-z0-9-]+", "-", value.lower()).strip("-")}"' if value else "",
         )
@@ -49,7 +58,8 @@ def _check_id(value: str) -> str:
 def _check_host(value: str) -> str:
     if not _HOST.match(value):
         raise custom_error(
-            "E211", f'"{value}" is not a host name',
+            "E211",
+            f'"{value}" is not a host name',
             "a lowercase DNS name such as go.acme.example, without scheme or path",
             "remove https:// and anything after the host" if "/" in value else "",
         )
@@ -60,7 +70,11 @@ def parse_hhmm(value: str) -> int:
     """``"21:30"`` -> 1290 minutes after midnight (``24:00`` -> 1440)."""
     m = _HHMM.match(value)
     if not m or (m.group(1) == "24" and m.group(2) != "00"):
-        raise custom_error("E212", f'"{value}" is not a time of day', "HH:MM on a 24-hour clock, e.g. 09:30 or 21:00")
+        raise custom_error(
+            "E212",
+            f'"{value}" is not a time of day',
+            "HH:MM on a 24-hour clock, e.g. 09:30 or 21:00",
+        )
     return int(m.group(1)) * 60 + int(m.group(2))
 
 
@@ -72,10 +86,18 @@ def _check_hhmm(value: str) -> str:
 def _check_window(value: str) -> str:
     start, sep, end = value.partition("-")
     if not sep:
-        raise custom_error("E212", f'"{value}" is not a time window', 'start-end on a 24-hour clock, e.g. "09:00-17:30" or "22:00-06:00"')
+        raise custom_error(
+            "E212",
+            f'"{value}" is not a time window',
+            'start-end on a 24-hour clock, e.g. "09:00-17:30" or "22:00-06:00"',
+        )
     if parse_hhmm(start.strip()) == parse_hhmm(end.strip()):
-        raise custom_error("E212", f'"{value}" is an empty time window', "a start different from the end",
-                           'for all day, leave out `time` and use `days` alone')
+        raise custom_error(
+            "E212",
+            f'"{value}" is an empty time window',
+            "a start different from the end",
+            "for all day, leave out `time` and use `days` alone",
+        )
     return value
 
 
@@ -94,7 +116,11 @@ def duration_seconds(value: str) -> int:
 
 def _check_duration(value: str) -> str:
     if not _DURATION.match(value):
-        raise custom_error("E213", f'"{value}" is not a duration', "a whole number and a unit: h (hours), d (days), w (weeks), e.g. 90d")
+        raise custom_error(
+            "E213",
+            f'"{value}" is not a duration',
+            "a whole number and a unit: h (hours), d (days), w (weeks), e.g. 90d",
+        )
     return value
 
 
@@ -106,8 +132,12 @@ def known_zones() -> frozenset[str]:
 
 def _check_zone(value: str) -> str:
     if value not in known_zones():
-        raise custom_error("E214", f'unknown time zone "{value}"', "an IANA zone name such as America/New_York or Europe/Paris",
-                           did_you_mean(value, known_zones()))
+        raise custom_error(
+            "E214",
+            f'unknown time zone "{value}"',
+            "an IANA zone name such as America/New_York or Europe/Paris",
+            did_you_mean(value, known_zones()),
+        )
     return value
 
 
@@ -120,8 +150,16 @@ def _date_to_datetime(value: object) -> object:
 
 Id = Annotated[str, AfterValidator(_check_id), Field(json_schema_extra={"pattern": _ID.pattern})]
 Host = Annotated[str, AfterValidator(_check_host)]
-TimeOfDay = Annotated[str, AfterValidator(_check_hhmm), Field(json_schema_extra={"pattern": _HHMM.pattern})]
-Window = Annotated[str, AfterValidator(_check_window), Field(json_schema_extra={"pattern": r"^\d\d:\d\d-\d\d:\d\d$"})]
-Duration = Annotated[str, AfterValidator(_check_duration), Field(json_schema_extra={"pattern": _DURATION.pattern})]
+TimeOfDay = Annotated[
+    str, AfterValidator(_check_hhmm), Field(json_schema_extra={"pattern": _HHMM.pattern})
+]
+Window = Annotated[
+    str,
+    AfterValidator(_check_window),
+    Field(json_schema_extra={"pattern": r"^\d\d:\d\d-\d\d:\d\d$"}),
+]
+Duration = Annotated[
+    str, AfterValidator(_check_duration), Field(json_schema_extra={"pattern": _DURATION.pattern})
+]
 TimeZone = Annotated[str, AfterValidator(_check_zone)]
 When = Annotated[datetime, BeforeValidator(_date_to_datetime)]

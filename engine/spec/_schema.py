@@ -30,7 +30,9 @@ def config_schema() -> dict[str, Any]:
     """
     models: list[type[BaseModel]] = [CampaignSpec, ComplianceSpec, BotPolicySpec, WebhooksSpec]
     mode: Literal["validation"] = "validation"
-    refs, schema = models_json_schema([(m, mode) for m in models], by_alias=True, ref_template="#/$defs/{model}")
+    refs, schema = models_json_schema(
+        [(m, mode) for m in models], by_alias=True, ref_template="#/$defs/{model}"
+    )
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": SCHEMA_ID,

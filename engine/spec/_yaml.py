@@ -40,11 +40,15 @@ class _Loader(yaml.SafeLoader):
         event = self.peek_event()
         if isinstance(event, yaml.AliasEvent):
             self.get_event()
-            self.problems.append(_refuse(self.path, event, "E103", f'alias "*{event.anchor}" is not allowed'))
+            self.problems.append(
+                _refuse(self.path, event, "E103", f'alias "*{event.anchor}" is not allowed')
+            )
             return yaml.ScalarNode("tag:yaml.org,2002:null", "", event.start_mark, event.end_mark)
         anchor = getattr(event, "anchor", None)
         if anchor is not None:
-            self.problems.append(_refuse(self.path, event, "E103", f'anchor "&{anchor}" is not allowed'))
+            self.problems.append(
+                _refuse(self.path, event, "E103", f'anchor "&{anchor}" is not allowed')
+            )
         tag = getattr(event, "tag", None)
         if tag not in (None, "!", "tag:yaml.org,2002:str"):
             self.problems.append(_refuse(self.path, event, "E104", f'tag "{tag}" is not allowed'))
@@ -57,7 +61,9 @@ def _refuse(path: str, event: Any, code: str, summary: str) -> Diagnostic:
         if code == "E103"
         else "remove the tag; values are plain text, numbers, true/false, dates, lists and mappings"
     )
-    return Diagnostic(code, "error", summary, _span(path, event.start_mark, event.end_mark), hint=hint)
+    return Diagnostic(
+        code, "error", summary, _span(path, event.start_mark, event.end_mark), hint=hint
+    )
 
 
 # YAML 1.2 core schema (https://yaml.org/spec/1.2.2/#1032-tag-resolution), plus timestamps.
@@ -65,7 +71,11 @@ for _tag, _regexp, _first in [
     ("tag:yaml.org,2002:bool", r"^(?:true|True|TRUE|false|False|FALSE)$", "tTfF"),
     ("tag:yaml.org,2002:null", r"^(?:~|null|Null|NULL|)$", ["~", "n", "N", ""]),
     ("tag:yaml.org,2002:int", r"^[-+]?(?:0|[1-9][0-9]*)$", "-+0123456789"),
-    ("tag:yaml.org,2002:float", r"^[-+]?(?:[0-9]+\.[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?$", "-+0123456789."),
+    (
+        "tag:yaml.org,2002:float",
+        r"^[-+]?(?:[0-9]+\.[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?$",
+        "-+0123456789.",
+    ),
     ("tag:yaml.org,2002:float", r"^[-+]?\.(?:inf|Inf|INF)$|^\.(?:nan|NaN|NAN)$", "-+."),
     (
         "tag:yaml.org,2002:timestamp",
@@ -156,11 +166,15 @@ def load_yaml(path: str, text: str) -> SourceDoc:
         except yaml.composer.ComposerError as exc:
             if "expected a single document" in str(exc.context):
                 raise DiagnosticsError(
-                    [Diagnostic(
-                        "E106", "error", "more than one YAML document in this file",
-                        _span(path, exc.problem_mark, None),
-                        hint="one campaign or policy per file; remove the `---` separator",
-                    )],
+                    [
+                        Diagnostic(
+                            "E106",
+                            "error",
+                            "more than one YAML document in this file",
+                            _span(path, exc.problem_mark, None),
+                            hint="one campaign or policy per file; remove the `---` separator",
+                        )
+                    ],
                     {path: text},
                 ) from None
             raise
@@ -169,7 +183,9 @@ def load_yaml(path: str, text: str) -> SourceDoc:
         summary = f"YAML syntax error: {exc.problem or exc.context}"
         hint = None
         if exc.context and exc.problem:
-            hint = f"{exc.context}" + (f" (line {exc.context_mark.line + 1})" if exc.context_mark else "")
+            hint = f"{exc.context}" + (
+                f" (line {exc.context_mark.line + 1})" if exc.context_mark else ""
+            )
         if "\t" in text and "tab" in str(exc.problem):
             hint = "indent with spaces; YAML does not allow tabs for indentation"
         raise DiagnosticsError(
@@ -180,21 +196,35 @@ def load_yaml(path: str, text: str) -> SourceDoc:
     doc = SourceDoc(path, text, None)
     problems = list(loader.problems)
     if node is None:
-        problems.append(Diagnostic("E105", "error", "the file is empty", SourceSpan(path, 1, 1),
-                                   expected="a mapping of fields (id: ..., name: ...)"))
+        problems.append(
+            Diagnostic(
+                "E105",
+                "error",
+                "the file is empty",
+                SourceSpan(path, 1, 1),
+                expected="a mapping of fields (id: ..., name: ...)",
+            )
+        )
     else:
         doc.data = _build(node, (), doc, loader, problems)
         if not isinstance(doc.data, dict):
-            problems.append(Diagnostic(
-                "E105", "error", "the top level of a config file must be a mapping of fields",
-                doc.span(()), expected="a mapping of fields (id: ..., name: ...)",
-            ))
+            problems.append(
+                Diagnostic(
+                    "E105",
+                    "error",
+                    "the top level of a config file must be a mapping of fields",
+                    doc.span(()),
+                    expected="a mapping of fields (id: ..., name: ...)",
+                )
+            )
     if problems:
         raise DiagnosticsError(problems, {path: text})
     return doc
 
 
-def _build(node: yaml.Node, loc: Loc, doc: SourceDoc, loader: _Loader, problems: list[Diagnostic]) -> Any:
+def _build(
+    node: yaml.Node, loc: Loc, doc: SourceDoc, loader: _Loader, problems: list[Diagnostic]
+) -> Any:
     doc.values[loc] = _span(doc.path, node.start_mark, node.end_mark)
     if isinstance(node, yaml.MappingNode):
         result: dict[str, Any] = {}
@@ -207,16 +237,28 @@ def _build(node: yaml.Node, loc: Loc, doc: SourceDoc, loader: _Loader, problems:
                 finally:
                     doc.values.pop((*loc, "<key>"), None)
             if not isinstance(key, str):
-                problems.append(Diagnostic("E107", "error", "a key must be text", key_span,
-                                           hint="quote the key or write a field name"))
+                problems.append(
+                    Diagnostic(
+                        "E107",
+                        "error",
+                        "a key must be text",
+                        key_span,
+                        hint="quote the key or write a field name",
+                    )
+                )
                 continue
             if key in result:
                 first = doc.keys[(*loc, key)]
-                problems.append(Diagnostic(
-                    "E102", "error", f'duplicate key "{key}" (first at line {first.line})', key_span,
-                    hint="keep one of them; YAML would silently use the last",
-                    related=(first,),
-                ))
+                problems.append(
+                    Diagnostic(
+                        "E102",
+                        "error",
+                        f'duplicate key "{key}" (first at line {first.line})',
+                        key_span,
+                        hint="keep one of them; YAML would silently use the last",
+                        related=(first,),
+                    )
+                )
                 continue
             doc.keys[(*loc, key)] = key_span
             result[key] = _build(value_node, (*loc, key), doc, loader, problems)
@@ -228,8 +270,9 @@ def _build(node: yaml.Node, loc: Loc, doc: SourceDoc, loader: _Loader, problems:
     try:
         return loader.construct_object(node)
     except (yaml.constructor.ConstructorError, ValueError) as exc:
-        problems.append(Diagnostic("E101", "error", f"cannot read this value: {exc}",
-                                   doc.values[loc]))
+        problems.append(
+            Diagnostic("E101", "error", f"cannot read this value: {exc}", doc.values[loc])
+        )
         return None
 
 

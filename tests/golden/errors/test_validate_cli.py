@@ -23,22 +23,29 @@ def run(*args: str, env: dict[str, str] | None = None):
 def test_valid_repository_exits_0_with_a_summary() -> None:
     result = run("validate", "--root", str(ROOT))
     assert result.exit_code == 0, result.output
-    assert "ok: 2 campaigns, 1 bot policy, 1 webhook endpoint, 1 store list (1 note)" in result.output
+    assert (
+        "ok: 2 campaigns, 1 bot policy, 1 webhook endpoint, 1 store list (1 note)" in result.output
+    )
     assert "info E412" in result.output  # notes are shown, not fatal
 
 
 def test_invalid_repository_exits_1_with_the_text_report() -> None:
     result = run("validate", "--root", str(REPOS / "unknown-condition"))
     assert result.exit_code == 1
-    assert result.output.startswith('campaigns/spring-sale.yaml:16:13: error E204: unknown condition "contry"')
+    assert result.output.startswith(
+        'campaigns/spring-sale.yaml:16:13: error E204: unknown condition "contry"'
+    )
     assert result.output.rstrip().endswith("1 error in 1 file")
     assert "Traceback" not in result.output
 
 
 def test_github_format_annotates_and_keeps_the_text_report(tmp_path: Path) -> None:
     summary = tmp_path / "summary.md"
-    result = CliRunner().invoke(main, ["validate", "--root", str(REPOS / "duplicate-key"), "--format", "github"],
-                                env={"GITHUB_STEP_SUMMARY": str(summary)})
+    result = CliRunner().invoke(
+        main,
+        ["validate", "--root", str(REPOS / "duplicate-key"), "--format", "github"],
+        env={"GITHUB_STEP_SUMMARY": str(summary)},
+    )
     assert result.exit_code == 1
     assert result.stdout.startswith("::error file=campaigns/spring-sale.yaml,line=5,col=1,")
     assert "error E102: duplicate key" in result.stderr

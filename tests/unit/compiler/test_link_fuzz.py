@@ -12,9 +12,42 @@ from hypothesis import strategies as st
 from engine.compiler._link import link_config
 
 ROOT = Path(__file__).resolve().parents[3]
-FILES = ["campaigns/spring-sale.yaml", "policies/compliance.yaml", "policies/bots.yaml", "policies/webhooks.yaml", "stores/acme-stores.csv"]
-SNIPPETS = [":", "- ", "{", "}", "[", "]", "&a ", "*a", "!t ", "\t", "\n", "  ", "'", '"', "{{", "}}", "#",
-            "x", "0", "-1", "null", "---\n", "…", "😀", "contry: DE", "to: http://bit.ly/x", "days: [sun]"]
+FILES = [
+    "campaigns/spring-sale.yaml",
+    "policies/compliance.yaml",
+    "policies/bots.yaml",
+    "policies/webhooks.yaml",
+    "stores/acme-stores.csv",
+]
+SNIPPETS = [
+    ":",
+    "- ",
+    "{",
+    "}",
+    "[",
+    "]",
+    "&a ",
+    "*a",
+    "!t ",
+    "\t",
+    "\n",
+    "  ",
+    "'",
+    '"',
+    "{{",
+    "}}",
+    "#",
+    "x",
+    "0",
+    "-1",
+    "null",
+    "---\n",
+    "…",
+    "😀",
+    "contry: DE",
+    "to: http://bit.ly/x",
+    "days: [sun]",
+]
 
 
 @st.composite
@@ -26,7 +59,7 @@ def edited(draw: st.DrawFn) -> tuple[str, str]:
         if draw(st.booleans()):
             text = text[:at] + draw(st.sampled_from(SNIPPETS)) + text[at:]
         else:
-            text = text[:at] + text[at + draw(st.integers(1, 30)):]
+            text = text[:at] + text[at + draw(st.integers(1, 30)) :]
     return rel, text
 
 
@@ -35,7 +68,9 @@ def test_edits_never_crash(tmp_path_factory) -> None:
     for folder in ("campaigns", "policies", "stores"):
         shutil.copytree(ROOT / folder, repo / folder)
 
-    @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @settings(
+        max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    )
     @given(edited())
     def check(edit: tuple[str, str]) -> None:
         rel, text = edit

@@ -12,18 +12,36 @@ from engine.compiler._plan import CategoryRules, CompliancePolicy, QuietHours
 from engine.diagnostics import SourceSpan
 
 SPAN = SourceSpan("campaigns/c.yaml", 1, 1)
-POLICY = CompliancePolicy(allowed_domains=("acme.example",), max_segments=1, opt_out=("Reply STOP to opt out",),
-                          quiet_hours=QuietHours(21 * 60, 8 * 60),
-                          categories={"political": CategoryRules(("@team",), ("Paid for by",), True)})
+POLICY = CompliancePolicy(
+    allowed_domains=("acme.example",),
+    max_segments=1,
+    opt_out=("Reply STOP to opt out",),
+    quiet_hours=QuietHours(21 * 60, 8 * 60),
+    categories={"political": CategoryRules(("@team",), ("Paid for by",), True)},
+)
 
 
-def run(message: str = "Acme: sale. {{ link }} Reply STOP to opt out.", destinations=("https://www.acme.example/x",),
-        policy: CompliancePolicy = POLICY, **kw):
+def run(
+    message: str = "Acme: sale. {{ link }} Reply STOP to opt out.",
+    destinations=("https://www.acme.example/x",),
+    policy: CompliancePolicy = POLICY,
+    **kw,
+):
     inp = LintInput(
-        campaign_id="c", message=message, message_span=SPAN, domains=kw.pop("domains", ["go.acme.example"]),
-        domains_span=SPAN, token_length=8, brand="Acme", attributes=kw.pop("attributes", []), region="US",
-        category=kw.pop("category", None), category_span=SPAN, timezone="America/New_York",
-        send_at=kw.pop("send_at", None), send_at_span=SPAN,
+        campaign_id="c",
+        message=message,
+        message_span=SPAN,
+        domains=kw.pop("domains", ["go.acme.example"]),
+        domains_span=SPAN,
+        token_length=8,
+        brand="Acme",
+        attributes=kw.pop("attributes", []),
+        region="US",
+        category=kw.pop("category", None),
+        category_span=SPAN,
+        timezone="America/New_York",
+        send_at=kw.pop("send_at", None),
+        send_at_span=SPAN,
         destinations=[(SPAN, compile_destination(d, {}, {})) for d in destinations],
     )
     return lint_campaign(inp, policy)
@@ -46,7 +64,10 @@ def test_clean_campaign_has_no_findings() -> None:
         ({"message": "Acme: sale. {{ link }}"}, ["E402"]),
         ({"message": "x" * 130 + " {{ link }} Reply STOP to opt out."}, ["E401"]),
         ({"message": "Acme’s sale. {{ link }} Reply STOP to opt out."}, ["E411"]),
-        ({"message": "See bit.ly too: https://bit.ly/abc {{ link }} Reply STOP to opt out."}, ["E403"]),
+        (
+            {"message": "See bit.ly too: https://bit.ly/abc {{ link }} Reply STOP to opt out."},
+            ["E403"],
+        ),
         ({"destinations": ["http://www.acme.example/x"]}, ["E404"]),
         ({"destinations": ["https://evil.example/x"]}, ["E405"]),
         ({"destinations": ["https://tinyurl.com/x"]}, ["E403", "E405"]),
@@ -55,15 +76,35 @@ def test_clean_campaign_has_no_findings() -> None:
         ({"send_at": datetime.fromisoformat("2027-03-01T22:30:00-05:00")}, ["E408"]),
         ({"send_at": datetime.fromisoformat("2027-03-01T10:00:00-05:00")}, []),
         ({"category": "political"}, ["E409", "E412"]),
-        ({"category": "political", "message": "Paid for by A. {{ link }} Reply STOP to opt out.",
-          "destinations": ["https://www.acme.example/x?t={{ attr.tier }}"], "attributes": ["tier"]}, ["E410", "E412"]),
+        (
+            {
+                "category": "political",
+                "message": "Paid for by A. {{ link }} Reply STOP to opt out.",
+                "destinations": ["https://www.acme.example/x?t={{ attr.tier }}"],
+                "attributes": ["tier"],
+            },
+            ["E410", "E412"],
+        ),
         ({"domains": ["bit.ly"]}, ["E403"]),
         ({"message": "Hi {{ attr.nope }} {{ link }} Reply STOP to opt out."}, ["E328"]),
     ],
-    ids=["missing opt-out", "over budget", "UCS-2 warning", "shortener in message", "http", "outside allowlist",
-         "shortener destination", "phone literal in URL", "a date is not a phone",
-         "send in quiet hours", "send outside quiet hours", "category phrase", "category forbids attributes",
-         "shortener link domain", "undeclared message attribute"],
+    ids=[
+        "missing opt-out",
+        "over budget",
+        "UCS-2 warning",
+        "shortener in message",
+        "http",
+        "outside allowlist",
+        "shortener destination",
+        "phone literal in URL",
+        "a date is not a phone",
+        "send in quiet hours",
+        "send outside quiet hours",
+        "category phrase",
+        "category forbids attributes",
+        "shortener link domain",
+        "undeclared message attribute",
+    ],
 )
 def test_lints(kw: dict, expected: list[str]) -> None:
     assert codes(**kw) == expected
@@ -80,8 +121,12 @@ def test_over_budget_counts_the_real_link_and_names_the_culprit() -> None:
 
 @pytest.mark.parametrize(
     "source",
-    ["https://www.acme.example/x?p={{ phone }}", "https://www.acme.example/x?p={{ recipient.email }}",
-     "https://www.acme.example/x?p={{ attr.first_name | upper }}", "https://www.acme.example/x?e={{ attr.email }}"],
+    [
+        "https://www.acme.example/x?p={{ phone }}",
+        "https://www.acme.example/x?p={{ recipient.email }}",
+        "https://www.acme.example/x?p={{ attr.first_name | upper }}",
+        "https://www.acme.example/x?e={{ attr.email }}",
+    ],
     ids=["bare phone", "recipient email", "filtered name", "PII attribute"],
 )
 def test_pii_in_a_destination_is_refused_before_anything_else(source: str) -> None:
@@ -98,8 +143,17 @@ def test_phone_errors_never_echo_the_number() -> None:
 
 @pytest.mark.parametrize(
     ("name", "pii"),
-    [("phone", True), ("customer_email", True), ("first-name", True), ("msisdn", True), ("mobileNumber", True),
-     ("tier", False), ("segment", False), ("store_id", False), ("region", False)],
+    [
+        ("phone", True),
+        ("customer_email", True),
+        ("first-name", True),
+        ("msisdn", True),
+        ("mobileNumber", True),
+        ("tier", False),
+        ("segment", False),
+        ("store_id", False),
+        ("region", False),
+    ],
 )
 def test_pii_field_names(name: str, pii: bool) -> None:
     assert is_pii_field(name) is pii

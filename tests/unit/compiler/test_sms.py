@@ -32,7 +32,9 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize(("text", "encoding", "segments", "units"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+@pytest.mark.parametrize(
+    ("text", "encoding", "segments", "units"), [c[1:] for c in CASES], ids=[c[0] for c in CASES]
+)
 def test_measure(text: str, encoding: str, segments: int, units: int) -> None:
     m = measure(text)
     assert (m.encoding, m.segments, m.units, m.chars) == (encoding, segments, units, len(text))

@@ -18,7 +18,11 @@ def codes_in_engine() -> set[str]:
 
 
 def codes_in_docs() -> set[str]:
-    return set(re.findall(r"^### (E\d{3})$", (ROOT / "docs" / "errors.md").read_text(encoding="utf-8"), re.M))
+    return set(
+        re.findall(
+            r"^### (E\d{3})$", (ROOT / "docs" / "errors.md").read_text(encoding="utf-8"), re.M
+        )
+    )
 
 
 def test_every_code_is_documented() -> None:

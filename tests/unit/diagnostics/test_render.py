@@ -37,12 +37,12 @@ UNKNOWN = Diagnostic(
 def test_text_report_matches_the_style_guide_layout() -> None:
     text = render_text([UNKNOWN], {"campaigns/spring-sale.yaml": SOURCE})
     assert text == (
-        "campaigns/spring-sale.yaml:4:7: error E204: unknown condition \"contry\"\n"
+        'campaigns/spring-sale.yaml:4:7: error E204: unknown condition "contry"\n'
         "    3 |     when:\n"
         "    4 |       contry: DE\n"
         "      |       ^^^^^^\n"
         "   expected: one of country, device, language\n"
-        "   hint: did you mean \"country\"?\n"
+        '   hint: did you mean "country"?\n'
         "\n"
         "1 error in 1 file\n"
     )
@@ -78,7 +78,9 @@ def test_text_report_first_line_has_no_previous_line() -> None:
 
 
 def test_text_report_mentions_related_spans() -> None:
-    d = Diagnostic("E102", "error", "dup", SourceSpan("x.yaml", 4, 7), related=(SourceSpan("x.yaml", 2, 3),))
+    d = Diagnostic(
+        "E102", "error", "dup", SourceSpan("x.yaml", 4, 7), related=(SourceSpan("x.yaml", 2, 3),)
+    )
     assert "note: also at x.yaml:2:3" in render_text([d], {"x.yaml": SOURCE})
 
 
@@ -89,7 +91,10 @@ def test_github_annotations_escape_and_carry_positions() -> None:
         'unknown condition "contry"%0Aexpected: one of country, device, language%0Ahint: did you mean "country"?\n'
     )
     warn = Diagnostic("E411", "info", "100% sure, ok", SourceSpan("a,b:c.yaml", 1, 1))
-    assert render_github([warn]) == "::notice file=a%2Cb%3Ac.yaml,line=1,col=1,endColumn=2,title=E411::100%25 sure, ok\n"
+    assert (
+        render_github([warn])
+        == "::notice file=a%2Cb%3Ac.yaml,line=1,col=1,endColumn=2,title=E411::100%25 sure, ok\n"
+    )
 
 
 def test_json_report_round_trips() -> None:
@@ -97,7 +102,11 @@ def test_json_report_round_trips() -> None:
     assert doc["errors"] == 1 and doc["warnings"] == 0 and doc["files"] == 1
     item = doc["diagnostics"][0]
     assert (item["code"], item["path"], item["line"], item["col"], item["end_col"]) == (
-        "E204", "campaigns/spring-sale.yaml", 4, 7, 13,
+        "E204",
+        "campaigns/spring-sale.yaml",
+        4,
+        7,
+        13,
     )
     assert item["hint"] == 'did you mean "country"?'
 
@@ -106,12 +115,18 @@ def test_error_sorts_and_deduplicates() -> None:
     b = Diagnostic("E201", "error", "b", SourceSpan("z.yaml", 1, 1))
     exc = DiagnosticsError([b, UNKNOWN, b])
     assert [d.code for d in exc.diagnostics] == ["E204", "E201"]
-    assert str(exc).startswith('campaigns/spring-sale.yaml:4:7: error E204: unknown condition "contry"')
+    assert str(exc).startswith(
+        'campaigns/spring-sale.yaml:4:7: error E204: unknown condition "contry"'
+    )
 
 
 @pytest.mark.parametrize(
     ("span", "end"),
-    [(SourceSpan("p", 3, 4), (3, 5)), (SourceSpan("p", 3, 4, 5, 1), (5, 1)), (SourceSpan("p", 3, 4, 3, 9), (3, 9))],
+    [
+        (SourceSpan("p", 3, 4), (3, 5)),
+        (SourceSpan("p", 3, 4, 5, 1), (5, 1)),
+        (SourceSpan("p", 3, 4, 3, 9), (3, 9)),
+    ],
     ids=["defaults to one char", "multi-line kept", "explicit end kept"],
 )
 def test_span_end_defaults(span: SourceSpan, end: tuple[int, int]) -> None:
@@ -119,6 +134,10 @@ def test_span_end_defaults(span: SourceSpan, end: tuple[int, int]) -> None:
 
 
 def test_all_is_sorted_and_complete() -> None:
-    public = {n for n in dir(diagnostics) if (not n.startswith("_") and n[0].isupper()) or n.startswith("render")}
+    public = {
+        n
+        for n in dir(diagnostics)
+        if (not n.startswith("_") and n[0].isupper()) or n.startswith("render")
+    }
     assert diagnostics.__all__ == sorted(diagnostics.__all__)
     assert public <= set(diagnostics.__all__)

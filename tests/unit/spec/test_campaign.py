@@ -35,10 +35,22 @@ def test_example_compliance_policy_validates() -> None:
         ("max-km: 40", "max-kms: 40", "E203", 44, 'did you mean "max-km"?'),
         ("max-km: 40", "max-km: far", "E205", 44, None),
         ("device: ios,", "device: ipad,", "E206", 70, None),
-        ("timezone: America/New_York", "timezone: Europe/Pariss", "E214", 13, 'did you mean "Europe/Paris"?'),
+        (
+            "timezone: America/New_York",
+            "timezone: Europe/Pariss",
+            "E214",
+            13,
+            'did you mean "Europe/Paris"?',
+        ),
         ("retain: 90d", "retain: 3 months", "E213", 17, None),
         ("id: spring-sale", "id: Spring Sale", "E210", 3, 'try "spring-sale"'),
-        ("domains: [go.acme.example]", "domains: [https://go.acme.example/]", "E211", 10, "remove https:// and anything after the host"),
+        (
+            "domains: [go.acme.example]",
+            "domains: [https://go.acme.example/]",
+            "E211",
+            10,
+            "remove https:// and anything after the host",
+        ),
         ('time: "18:00-23:00"', 'time: "18:00-25:00"', "E212", 70, None),
         ("region: CA-QC", "region: Quebec", "E217", 66, None),
         ("  {{ link }} Reply", "  Reply", "E218", 27, None),
@@ -48,11 +60,28 @@ def test_example_compliance_policy_validates() -> None:
         ('time: "18:00-23:00"', "days: [monday, tue]", "E206", 70, 'did you mean "mon"?'),
         ("region: CA-QC", "country: de", "E217", 66, 'write "DE"'),
     ],
-    ids=["unknown condition", "unknown field", "wrong type", "bad enum", "bad zone", "bad duration", "bad id",
-         "url as host", "bad time window", "bad region", "message without link", "order twice", "unknown order source", "bad item in a list",
-         "bad day name", "lowercase country"],
+    ids=[
+        "unknown condition",
+        "unknown field",
+        "wrong type",
+        "bad enum",
+        "bad zone",
+        "bad duration",
+        "bad id",
+        "url as host",
+        "bad time window",
+        "bad region",
+        "message without link",
+        "order twice",
+        "unknown order source",
+        "bad item in a list",
+        "bad day name",
+        "lowercase country",
+    ],
 )
-def test_errors_point_at_the_value(old: str, new: str, code: str, line: int, hint: str | None) -> None:
+def test_errors_point_at_the_value(
+    old: str, new: str, code: str, line: int, hint: str | None
+) -> None:
     assert old in EXAMPLE
     spec, diags = parse(EXAMPLE.replace(old, new, 1))
     assert spec is None
@@ -63,7 +92,9 @@ def test_errors_point_at_the_value(old: str, new: str, code: str, line: int, hin
 
 
 def test_missing_default_has_its_own_code() -> None:
-    _spec, diags = parse(EXAMPLE.replace("default: https://www.acme.example/spring?hero={{ variant }}\n", ""))
+    _spec, diags = parse(
+        EXAMPLE.replace("default: https://www.acme.example/spring?hero={{ variant }}\n", "")
+    )
     assert [d.code for d in diags] == ["E209"]
 
 
@@ -90,6 +121,10 @@ def test_spec_is_frozen_and_kebab_case() -> None:
 
 
 def test_all_is_sorted_and_covers_public_names() -> None:
-    assert spec_pkg.__all__ == sorted(spec_pkg.__all__, key=lambda n: (0 if n.isupper() else 1 if n[0].isupper() else 2, n))
-    public = {n for n in vars(spec_pkg) if not n.startswith("_") and n[0].isupper() and n.endswith("Spec")}
+    assert spec_pkg.__all__ == sorted(
+        spec_pkg.__all__, key=lambda n: (0 if n.isupper() else 1 if n[0].isupper() else 2, n)
+    )
+    public = {
+        n for n in vars(spec_pkg) if not n.startswith("_") and n[0].isupper() and n.endswith("Spec")
+    }
     assert public <= set(spec_pkg.__all__)

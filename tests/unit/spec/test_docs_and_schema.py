@@ -32,13 +32,17 @@ def test_config_doc_mentions_every_field() -> None:
         for arg in getattr(sub, "__args__", (sub,)):
             if isinstance(arg, type) and issubclass(arg, BaseModel):
                 names |= yaml_fields(arg)
-    missing = sorted(n for n in names if not any(p in doc for p in (f"`{n}`", f".{n}`", f"`{n}.", f".{n}.")))
+    missing = sorted(
+        n for n in names if not any(p in doc for p in (f"`{n}`", f".{n}`", f"`{n}.", f".{n}."))
+    )
     assert not missing, f"document these fields in docs/config.md: {missing}"
 
 
 def test_schema_file_is_up_to_date() -> None:
     committed = (ROOT / "smslink.schema.json").read_text(encoding="utf-8")
-    assert committed == config_schema_json(), "regenerate with: smslink schema > smslink.schema.json"
+    assert committed == config_schema_json(), (
+        "regenerate with: smslink schema > smslink.schema.json"
+    )
 
 
 def test_schema_covers_every_file_kind() -> None:
@@ -76,4 +80,6 @@ def test_example_files_validate_against_the_schema() -> None:
         errors = list(validator.iter_errors(data))
         assert not errors, (path.name, [e.message for e in errors][:3])
         data["unknown-field"] = 1
-        assert list(validator.iter_errors(data)), f"{path.name}: an unknown field must fail the schema"
+        assert list(validator.iter_errors(data)), (
+            f"{path.name}: an unknown field must fail the schema"
+        )

@@ -41,8 +41,18 @@ def test_positions_of_keys_and_values() -> None:
         ("v: null", None),
         ("v: ~", None),
     ],
-    ids=["NO stays Norway", "yes stays text", "on stays text", "no sexagesimal", "no octal",
-         "true is a boolean", "int", "float", "null", "tilde"],
+    ids=[
+        "NO stays Norway",
+        "yes stays text",
+        "on stays text",
+        "no sexagesimal",
+        "no octal",
+        "true is a boolean",
+        "int",
+        "float",
+        "null",
+        "tilde",
+    ],
 )
 def test_yaml_1_2_scalars(text: str, expected: object) -> None:
     assert next(iter(load_yaml("x.yaml", text).data.values())) == expected
@@ -73,7 +83,16 @@ def test_duplicate_key_reported_with_both_lines() -> None:
         ("a: 1\n---\nb: 2\n", "E106"),
         ("1: one\n", "E107"),
     ],
-    ids=["anchor and alias", "custom tag", "python tag", "syntax", "top-level list", "empty", "two documents", "number key"],
+    ids=[
+        "anchor and alias",
+        "custom tag",
+        "python tag",
+        "syntax",
+        "top-level list",
+        "empty",
+        "two documents",
+        "number key",
+    ],
 )
 def test_refusals(text: str, code: str) -> None:
     assert code in codes(text)
