@@ -446,3 +446,9 @@ def test_store_list_outside_the_repository_is_refused(repo: Path) -> None:
     )
     (repo.parent / "outside.csv").write_text((ROOT / "stores" / "acme-stores.csv").read_text())
     assert error_codes(repo) == ["E307"]
+
+
+def test_non_utf8_file_is_reported_not_crashed(repo: Path) -> None:
+    (repo / "campaigns" / "latin1.yaml").write_bytes("id: caf\xe9\n".encode("latin-1"))
+    (d,) = link_config(repo).errors
+    assert (d.code, d.span.path) == ("E108", "campaigns/latin1.yaml")
