@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+import msgspec
 
 from engine.snapshot import Endpoint, SnapshotError, open_snapshot
 from engine.webhooks import (
@@ -83,47 +84,49 @@ def _load_endpoints(config_dir: Path | None, snapshot: Path) -> list[Endpoint]:
         return _endpoints_from_config(config_dir)
     try:
         with open_snapshot(snapshot) as snap:
-            return list(snap.endpoints.values())
+            endpoints = list(snap.endpoints.values())
+            # a campaign's `webhooks: [name]` adds it to an endpoint that lists campaigns
+            # (an endpoint without `campaigns` already receives every campaign)
+            named = {e.name: [c.id for c in snap.campaigns if e.name in c.webhooks] for e in endpoints}
     except SnapshotError as exc:
         raise click.ClickException(f"{exc}\n  (or pass --config DIR to read DIR/policies/*.yaml directly)") from None
+    return [
+        msgspec.structs.replace(e, campaigns=sorted({*e.campaigns, *named[e.name]}))
+        if e.campaigns and named[e.name] else e
+        for e in endpoints
+    ]
 
 
 def _endpoints_from_config(config_dir: Path) -> list[Endpoint]:
-    import yaml
-    from pydantic import ValidationError
-
+    from engine.diagnostics import DiagnosticsError, render_text
+    from engine.spec import load_yaml, parse_spec
     from engine.spec.webhooks import WebhooksSpec
 
     folder = config_dir / "policies"
     if not folder.is_dir():
         raise click.ClickException(f"{folder}: no such folder (expected policies/*.yaml under --config)")
     out: list[Endpoint] = []
-    errors: list[str] = []
+    problems = []
     for path in sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")]):
+        shown = Path(os.path.relpath(path)).as_posix()
         try:
-            doc = yaml.safe_load(path.read_text())
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
-            errors.append(f"{where}: error: not valid YAML ({getattr(exc, 'problem', exc)})")
+            doc = load_yaml(shown, path.read_text())
+        except DiagnosticsError as exc:
+            problems.extend(exc.diagnostics)
             continue
-        if not isinstance(doc, dict) or doc.get("kind") != "webhooks":
+        if not isinstance(doc.data, dict) or doc.data.get("kind") != "webhooks":
             continue
-        try:
-            spec = WebhooksSpec.model_validate(doc)
-        except ValidationError as exc:
-            for err in exc.errors():
-                loc = ".".join(str(x) for x in err["loc"])
-                # never echo the input: a pasted secret must not reach a log
-                errors.append(f"{path}: error: {loc}: {err['msg'].removeprefix('Value error, ')}")
-            continue
-        out.extend(spec.to_records(str(path)))
-    if errors:
-        raise click.ClickException("\n".join(errors))
+        spec, found = parse_spec(doc, WebhooksSpec)
+        problems.extend(found)
+        if spec is not None:
+            out.extend(spec.to_records(shown))
+    if problems:
+        # no source quotes: a secret pasted into the file must not reach a CI log
+        raise click.ClickException(render_text(problems).rstrip())
     names = [e.name for e in out]
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
-        raise click.ClickException(f"{folder}: endpoint names used in more than one file: {', '.join(dupes)}")
+        raise click.ClickException(f"{folder}: endpoint names defined more than once: {', '.join(dupes)}")
     return out
 
 

@@ -30,6 +30,7 @@ from pydantic import Field, field_validator, model_validator
 from engine.snapshot import Endpoint
 
 from ._base import SpecModel
+from ._fields import custom_error, did_you_mean
 
 #: What an endpoint may subscribe to (kept equal to engine.webhooks.EVENT_TYPES by a test;
 #: spec sits below webhooks in the layers, so the list cannot be imported from there).
@@ -71,7 +72,9 @@ class EndpointSpec(SpecModel):
     @classmethod
     def _check_name(cls, v: str) -> str:
         if not _NAME.match(v):
-            raise ValueError("must be a lower-case slug: letters, digits and dashes (it names a folder)")
+            raise custom_error("E207", f'invalid value for name: "{v}" is not a lower-case slug',
+                               "letters a-z, digits and dashes, e.g. crm or warehouse-eu",
+                               "the name also names the dispatcher's state folder")
         return v
 
     @field_validator("secret_env")
@@ -79,11 +82,12 @@ class EndpointSpec(SpecModel):
     def _check_secret_env(cls, v: str) -> str:
         if v.startswith(("whsec_", "whsk_", "whpk_")):
             # never echo the value: it may be a real secret pasted by mistake
-            raise ValueError("holds a secret, not the name of an environment variable; "
-                             "remove the secret from git, rotate it, and write the variable's name")
+            raise custom_error("E207", "secret-env holds a secret, not the name of an environment variable",
+                               "an environment variable name such as SMSLINK_WEBHOOK_CRM_SECRET",
+                               "remove the secret from git and rotate it: it is exposed")
         if not _ENV.match(v):
-            raise ValueError("must be an environment variable name such as SMSLINK_WEBHOOK_CRM_SECRET "
-                             "(upper-case letters, digits, underscores)")
+            raise custom_error("E207", "invalid value for secret-env: not an environment variable name",
+                               "upper-case letters, digits and underscores, e.g. SMSLINK_WEBHOOK_CRM_SECRET")
         return v
 
     @field_validator("events")
@@ -91,24 +95,26 @@ class EndpointSpec(SpecModel):
     def _check_events(cls, v: list[str]) -> list[str]:
         for e in v:
             if e not in EVENT_TYPES:
-                raise ValueError(f"unknown event {e!r}; expected one of {', '.join(EVENT_TYPES)}")
+                raise custom_error("E206", f'unknown event "{e}" in events', f"one of {', '.join(EVENT_TYPES)}",
+                                   did_you_mean(e, EVENT_TYPES))
         if not v:
-            raise ValueError("must name at least one event")
+            raise custom_error("E207", "events must name at least one event", "e.g. [click.human]")
         if len(set(v)) != len(v):
-            raise ValueError("lists an event twice")
+            raise custom_error("E207", "events lists an event twice", "each event at most once")
         return v
 
     @model_validator(mode="after")
     def _check_url(self) -> EndpointSpec:
         parts = urlsplit(self.url)
+        expected = "an https:// URL (http:// only to a loopback address with allow-private: true)"
         if parts.scheme not in ("https", "http") or not parts.hostname:
-            raise ValueError(f"endpoint {self.name}: url must be an absolute https:// URL")
+            raise custom_error("E207", f"endpoint {self.name}: url is not an absolute https:// URL", expected)
         if parts.username or parts.password:
-            raise ValueError(f"endpoint {self.name}: url must not carry credentials; "
-                             "the signature authenticates the sender")
+            raise custom_error("E207", f"endpoint {self.name}: url must not carry credentials", expected,
+                               "drop user:password@; the signature authenticates the sender")
         if parts.scheme == "http" and not (self.allow_private and _is_loopback_host(parts.hostname)):
-            raise ValueError(f"endpoint {self.name}: url must use https (plain http is allowed only to "
-                             "a loopback address with allow-private: true, for tests)")
+            raise custom_error("E207", f"endpoint {self.name}: url must use https", expected,
+                               "plain http is for tests against a local receiver")
         return self
 
 
@@ -117,16 +123,8 @@ class WebhooksSpec(SpecModel):
 
     kind: Literal["webhooks"]
     endpoints: list[EndpointSpec]
-
-    @field_validator("endpoints")
-    @classmethod
-    def _unique_names(cls, v: list[EndpointSpec]) -> list[EndpointSpec]:
-        seen: set[str] = set()
-        for e in v:
-            if e.name in seen:
-                raise ValueError(f"endpoint name {e.name!r} is used twice")
-            seen.add(e.name)
-        return v
+    # names unique across files: checked by the compiler's link stage (E306) and by
+    # `smslink dispatch --config`, where both lines can be shown
 
     def to_records(self, source: str) -> list[Endpoint]:
         """Compile into snapshot records."""

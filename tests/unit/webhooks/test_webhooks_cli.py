@@ -37,7 +37,7 @@ def test_missing_secret_variable(tmp_path):
 def test_a_secret_pasted_into_config_is_refused_without_echo(tmp_path):
     r = _run(["--config", _config(tmp_path, **{"secret-env": SECRET}), "--once"])
     assert r.exit_code == 1
-    assert "webhooks.yaml: error: endpoints.0.secret-env: holds a secret" in r.output
+    assert "webhooks.yaml:3:15: error E207: secret-env holds a secret" in r.output
     assert SECRET[6:] not in r.output
 
 
@@ -70,3 +70,27 @@ def test_once_with_no_logs_is_a_quiet_success(tmp_path):
 def test_dead_letters_listing_when_there_are_none(tmp_path):
     r = _run(["dead-letters", "--state", str(tmp_path / "s")])
     assert r.exit_code == 0 and "0 dead letters" in r.output
+
+
+def test_endpoint_names_are_unique_across_files(tmp_path):
+    config = _config(tmp_path)
+    second = tmp_path / "config" / "policies" / "more-webhooks.yaml"
+    second.write_text((tmp_path / "config" / "policies" / "webhooks.yaml").read_text())
+    r = _run(["--config", config, "--once"], env={"SMSLINK_CRM_SECRET": SECRET})
+    assert r.exit_code == 1 and "endpoint names defined more than once: crm" in r.output
+
+
+def test_endpoints_from_a_snapshot_include_campaigns_that_name_them(tmp_path):
+    from engine.cli._dispatch import _load_endpoints
+    from engine.snapshot import Campaign, Endpoint, Template, write_snapshot
+
+    def campaign(cid: str, hooks: list[str]) -> Campaign:
+        return Campaign(id=cid, name=cid, owner="o", brand="b", domains=["go.example"], routes=[],
+                        default=Template(["https://www.example/"]), campaign_token=f"C{cid}", webhooks=hooks)
+
+    write_snapshot(tmp_path / "snap.lmdb", campaigns=[campaign("a", ["crm"]), campaign("b", []),
+                                                      campaign("c", ["all"])], tokens=[],
+                   endpoints=[Endpoint(name="crm", url="https://h.example/", secret_env="X", campaigns=["b"]),
+                              Endpoint(name="all", url="https://h.example/", secret_env="X")])
+    got = {e.name: e.campaigns for e in _load_endpoints(None, tmp_path / "snap.lmdb")}
+    assert got == {"crm": ["a", "b"], "all": []}

@@ -37,13 +37,13 @@ def test_defaults():
     [
         ({"url": "http://hooks.acme.example/in"}, "must use https"),
         ({"url": "http://127.0.0.1:8080/in"}, "must use https"),
-        ({"url": "ftp://hooks.acme.example/"}, "absolute https"),
+        ({"url": "ftp://hooks.acme.example/"}, "not an absolute https"),
         ({"url": "https://user:pw@hooks.acme.example/"}, "credentials"),
-        ({"events": ["click.humans"]}, "unknown event 'click.humans'"),
+        ({"events": ["click.humans"]}, 'unknown event "click.humans"'),
         ({"events": []}, "at least one event"),
         ({"events": ["click.human", "click.human"]}, "twice"),
         ({"secret-env": "whsec_c2VjcmV0LXZhbHVlLXBhc3RlZC1ieS1taXN0YWtl"}, "holds a secret"),
-        ({"secret-env": "my secret"}, "environment variable name"),
+        ({"secret-env": "my secret"}, "not an environment variable name"),
         ({"name": "CRM Hooks"}, "lower-case slug"),
         ({"secret": "x"}, "Extra inputs"),
     ],
@@ -59,13 +59,6 @@ def test_invalid_endpoints(changes, message):
 @pytest.mark.parametrize("url", ["http://127.0.0.1:8080/in", "http://localhost/in", "http://[::1]:9/x"])
 def test_plain_http_only_to_loopback_with_allow_private(url):
     WebhooksSpec.model_validate(_file(url=url, **{"allow-private": True}))
-
-
-def test_names_are_unique():
-    doc = _file()
-    doc["endpoints"] = [*doc["endpoints"], *doc["endpoints"]]  # type: ignore[misc]
-    with pytest.raises(ValidationError, match="used twice"):
-        WebhooksSpec.model_validate(doc)
 
 
 def test_event_vocabulary_matches_the_dispatcher():
