@@ -27,6 +27,12 @@ def _fail(message: str) -> NoReturn:
     sys.exit(1)
 
 
+def _is_storage_error(exc: Exception) -> bool:
+    # botocore's errors (no credentials, endpoint unreachable, access denied)
+    # are not OSErrors; they still deserve one line, not a traceback.
+    return type(exc).__module__.split(".")[0] in {"botocore", "boto3", "s3transfer"}
+
+
 def _parse_now(value: str | None) -> datetime | None:
     if value is None:
         return None
@@ -70,6 +76,10 @@ def publish(snapshot: str, to: str, keep: int, now: str | None) -> None:
         _fail(str(exc))
     except OSError as exc:
         _fail(f"cannot publish to {to}: {exc.strerror or exc}")
+    except Exception as exc:
+        if not _is_storage_error(exc):
+            raise
+        _fail(f"cannot publish to {to}: {exc}; nothing was changed")
     _say(result, "published")
 
 
@@ -87,6 +97,10 @@ def rollback(version: str | None, to: str) -> None:
         _fail(str(exc))
     except OSError as exc:
         _fail(f"cannot roll back in {to}: {exc.strerror or exc}")
+    except Exception as exc:
+        if not _is_storage_error(exc):
+            raise
+        _fail(f"cannot roll back in {to}: {exc}")
     _say(result, "rolled back to")
 
 
@@ -99,6 +113,10 @@ def versions(to: str, fmt: str) -> None:
         infos = list_versions(to)
     except SnapshotError as exc:
         _fail(str(exc))
+    except Exception as exc:
+        if not _is_storage_error(exc):
+            raise
+        _fail(f"cannot list {to}: {exc}")
     if fmt == "json":
         click.echo(json.dumps([i.to_json() for i in infos], indent=2, sort_keys=True))
         return
@@ -133,6 +151,10 @@ def pull(source: str, out: str) -> None:
         _fail(str(exc))
     except OSError as exc:
         _fail(f"cannot pull from {source}: {exc.strerror or exc}")
+    except Exception as exc:
+        if not _is_storage_error(exc):
+            raise
+        _fail(f"cannot pull from {source}: {exc}")
     if version is None:
         click.echo(f"nothing is published at {source} yet; compiling from scratch")
     else:

@@ -114,3 +114,14 @@ def test_mirror_command_once_for_an_init_container(tmp_path, s3_endpoint):
     assert res.exit_code == 0 and f"now serving {a.version}" in res.output
     res = runner.invoke(mirror, ["--from", str(tmp_path), "--to", str(tmp_path / "local"), "--once"])
     assert res.exit_code == 1 and "expected s3://" in res.output
+
+
+def test_an_unreachable_store_is_one_clear_line(tmp_path, monkeypatch):
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")  # discard port: nothing answers
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+    res = CliRunner().invoke(main, ["versions", "--to", URL])
+    assert res.exit_code == 1
+    assert res.output.startswith("error: cannot list s3://snapshots/prod/eu:") and "Traceback" not in res.output
