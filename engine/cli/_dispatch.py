@@ -218,6 +218,9 @@ def dispatch(ctx: click.Context, once: bool, only: tuple[str, ...], poll_interva
         metrics = asyncio.run(run_dispatcher(targets, o["logs"], store, opts, say=_say))
     except StateError as exc:
         raise click.ClickException(str(exc)) from None
+    except OSError as exc:  # the state folder or the logs became unusable (disk full, permissions)
+        raise click.ClickException(f"{exc}; deliveries since the last state write will be sent again "
+                                   "(same webhook-id) once this is fixed") from None
     finally:
         lock.release()
     for line in summarize(metrics):
@@ -326,3 +329,48 @@ def enable(ctx: click.Context, name: str, **common: Any) -> None:
         _say(f"{name}: enabled; the next `smslink dispatch` resumes where it stopped")
     finally:
         lock.release()
+
+
+@dispatch.command()
+@_common
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per endpoint.")
+@click.pass_context
+def status(ctx: click.Context, as_json: bool, **common: Any) -> None:
+    """Where each endpoint stands: lag behind the logs, queued retries, dead letters, disabled."""
+    import json
+    import time
+
+    from engine.clicklog import list_log_files
+
+    o = _resolve(ctx, **common)
+    store = StateDir(o["state"])
+    files = list_log_files(o["logs"])
+    now = time.time()
+    names = store.endpoint_names()
+    if not names:
+        _say(f"{o['state']}: no endpoint has been dispatched to yet")
+        return
+    for name in names:
+        st = store.load(name)
+        lag = 0
+        for lf in files:
+            if not lf.path.name.endswith(".gz"):
+                lag += max(0, lf.path.stat().st_size - st.files.get(lf.stem, 0))
+        next_in = min((r.next_at - now for r in st.retries), default=0.0)
+        row: dict[str, Any] = {
+            "endpoint": name,
+            "lag_bytes": lag,
+            "pending_retries": len(st.retries),
+            "oldest_retry_s": round(max((now - r.first_at for r in st.retries), default=0.0), 1),
+            "next_retry_in_s": round(next_in, 1),
+            "dead_letters": len(store.read_dead_letters(name)),
+            "disabled": st.disabled.reason if st.disabled else None,
+        }
+        if as_json:
+            click.echo(json.dumps(row))
+        else:
+            click.echo(f"{name}: lag {lag} B, {row['pending_retries']} retries queued"
+                       + (f" (oldest {row['oldest_retry_s']}s, next in {max(0.0, next_in):.1f}s)"
+                          if st.retries else "")
+                       + f", {row['dead_letters']} dead letters"
+                       + (f", DISABLED: {row['disabled']}" if st.disabled else ""))

@@ -94,3 +94,24 @@ def test_endpoints_from_a_snapshot_include_campaigns_that_name_them(tmp_path):
                               Endpoint(name="all", url="https://h.example/", secret_env="X")])
     got = {e.name: e.campaigns for e in _load_endpoints(None, tmp_path / "snap.lmdb")}
     assert got == {"crm": ["a", "b"], "all": []}
+
+
+def test_status_reports_lag_retries_dead_letters_and_disabled(tmp_path):
+    import msgspec
+    from webhook_unit_helpers import make_event, write_log
+
+    from engine.webhooks import DeadLetter, DisabledMark, EndpointState, RetryEntry, StateDir
+
+    log = write_log(tmp_path / "clicks", [make_event(0), make_event(1)])
+    store = StateDir(tmp_path / "s")
+    store.save("crm", EndpointState(files={log.name.removesuffix(".jsonl"): 10}, retries=[RetryEntry(
+        webhook_id="msg_1", event_id="1", type="click.human", body=msgspec.Raw(b"{}"), attempts=2,
+        first_at=0.0, next_at=0.0)], disabled=DisabledMark(at=0.0, reason="HTTP 410 Gone", url="https://x/")))
+    store.append_dead_letters("crm", [DeadLetter(
+        webhook_id="msg_2", event_id="2", endpoint="crm", type="click.human", attempts=13,
+        first_attempt_at="x", last_attempt_at="y", last_error="HTTP 500", payload=msgspec.Raw(b"{}"))])
+    r = _run(["status", "--logs", str(tmp_path / "clicks"), "--state", str(tmp_path / "s")])
+    assert r.exit_code == 0, r.output
+    lag = log.stat().st_size - 10
+    assert f"crm: lag {lag} B, 1 retries queued" in r.output
+    assert "1 dead letters, DISABLED: HTTP 410 Gone" in r.output
