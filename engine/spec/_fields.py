@@ -74,8 +74,21 @@ def parse_hhmm(value: str) -> int:
             "E212",
             f'"{value}" is not a time of day',
             "HH:MM on a 24-hour clock, e.g. 09:30 or 21:00",
+            _hhmm_hint(value),
         )
     return int(m.group(1)) * 60 + int(m.group(2))
+
+
+def _hhmm_hint(value: str) -> str:
+    """``9pm`` -> ``write "21:00"``; ``9:30`` -> ``write "09:30"``."""
+    m = re.fullmatch(r"\s*(\d{1,2})(?:[:.](\d\d))?\s*([ap])\.?m\.?\s*", value, re.I)
+    if m and 1 <= int(m.group(1)) <= 12:
+        hour = int(m.group(1)) % 12 + (12 if m.group(3).lower() == "p" else 0)
+        return f'write "{hour:02d}:{m.group(2) or "00"}"'
+    m = re.fullmatch(r"(\d{1,2})(?:[:.h](\d\d))?", value.strip())
+    if m and int(m.group(1)) < 24 and int(m.group(2) or 0) < 60:
+        return f'write "{int(m.group(1)):02d}:{m.group(2) or "00"}"'
+    return ""
 
 
 def _check_hhmm(value: str) -> str:

@@ -52,6 +52,7 @@ def test_example_compliance_policy_validates() -> None:
             "remove https:// and anything after the host",
         ),
         ('time: "18:00-23:00"', 'time: "18:00-25:00"', "E212", 70, None),
+        ('time: "18:00-23:00"', 'time: "6pm-23:00"', "E212", 70, 'write "18:00"'),
         ("region: CA-QC", "region: Quebec", "E217", 66, None),
         ("  {{ link }} Reply", "  Reply", "E218", 27, None),
         ("order: [home, ip]", "order: [home, home]", "E215", 43, None),
