@@ -71,6 +71,7 @@ def test_example_compliance_policy_validates() -> None:
         "bad id",
         "url as host",
         "bad time window",
+        "12-hour clock",
         "bad region",
         "message without link",
         "order twice",
