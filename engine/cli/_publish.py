@@ -42,12 +42,12 @@ def _parse_now(value: str | None) -> datetime | None:
         _fail(f"--now {value!r} is not an ISO 8601 time (e.g. 2027-03-01T10:00:00Z)")
 
 
-def _say(result: PublishResult, verb: str) -> None:
+def _say(result: PublishResult, what: str) -> None:
     if not result.changed:
         click.echo(f"{result.version} is already current in {result.target}; nothing changed")
         return
     before = f" (was {result.previous})" if result.previous else ""
-    click.echo(f"{verb} {result.version} to {result.target}{before}")
+    click.echo(what.format(version=result.version, target=result.target) + before)
     if result.checked_tokens:
         click.echo(f"  {result.checked_tokens:,} issued tokens checked: all still resolve as before")
     for v in result.removed:
@@ -80,7 +80,7 @@ def publish(snapshot: str, to: str, keep: int, now: str | None) -> None:
         if not _is_storage_error(exc):
             raise
         _fail(f"cannot publish to {to}: {exc}; nothing was changed")
-    _say(result, "published")
+    _say(result, "published {version} to {target}")
 
 
 @click.command("rollback")
@@ -101,7 +101,7 @@ def rollback(version: str | None, to: str) -> None:
         if not _is_storage_error(exc):
             raise
         _fail(f"cannot roll back in {to}: {exc}")
-    _say(result, "rolled back to")
+    _say(result, "rolled {target} back to {version}")
 
 
 @click.command("versions")

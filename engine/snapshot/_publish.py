@@ -309,8 +309,9 @@ def rollback(
             version = state.previous_of(current)
             if version is None:
                 raise PublishError(
-                    f"{target.describe()}: nothing to roll back to (only {current or 'nothing'} "
-                    f"was published); `smslink versions --to {target.describe()}` lists versions"
+                    f"{target.describe()}: nothing earlier to roll back to ({current or 'nothing'} is the "
+                    f"oldest version on the rollback stack); name a version: `smslink versions --to "
+                    f"{target.describe()}` lists them"
                 )
         check_version_name(version)
         if version not in present:

@@ -93,7 +93,7 @@ def test_cli_against_s3(tmp_path, s3_endpoint):
     res = runner.invoke(main, ["versions", "--to", URL])
     assert res.exit_code == 0 and res.output.count("20270301T") == 2
     res = runner.invoke(main, ["rollback", "--to", URL])
-    assert res.exit_code == 0 and "rolled back to 20270301T090000Z" in res.output
+    assert res.exit_code == 0 and "rolled s3://snapshots/prod/eu back to 20270301T090000Z" in res.output
 
 
 def test_location_parsing():

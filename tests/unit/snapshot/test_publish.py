@@ -167,7 +167,7 @@ def test_rollback_walks_back_and_a_publish_after_it_keeps_the_good_one_as_previo
     with open_snapshot(pub) as snap:
         assert snap.version == b
     assert rollback(pub, now=NOW + timedelta(hours=2)).version == a
-    with pytest.raises(PublishError, match="nothing to roll back to"):
+    with pytest.raises(PublishError, match="nothing earlier to roll back to"):
         rollback(pub)
     assert rollback(pub, c, now=NOW + timedelta(hours=3)).version == c
     infos = {i.version: i for i in list_versions(pub)}
@@ -230,7 +230,7 @@ def test_cli_publish_versions_rollback(tmp_path, pub):
     text = runner.invoke(main, ["versions", "--to", str(pub)]).output
     assert f"*  {vs[1]}" in text and f"^  {vs[0]}" in text
     res = runner.invoke(main, ["rollback", "--to", str(pub)])
-    assert res.exit_code == 0 and f"rolled back to {vs[0]}" in res.output
+    assert res.exit_code == 0 and f"rolled {pub} back to {vs[0]}" in res.output
     bad = _build(tmp_path / "bad.lmdb", [_campaign("a")], {}, 9)
     res = runner.invoke(main, ["publish", str(bad), "--to", str(pub)])
     assert res.exit_code == 1
