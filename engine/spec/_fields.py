@@ -5,6 +5,7 @@ type is the stable error code, so the loader reports it with that code."""
 from __future__ import annotations
 
 import difflib
+import importlib.resources
 import re
 import zoneinfo
 from datetime import date, datetime, time
@@ -139,8 +140,14 @@ def _check_duration(value: str) -> str:
 
 @cache
 def known_zones() -> frozenset[str]:
-    """IANA zone names from the ``tzdata`` package (so the host's zone files do not matter)."""
-    return frozenset(zoneinfo.available_timezones())
+    """IANA zone names from the ``tzdata`` package, so a config valid on one
+    machine is valid on every other whatever its system zone files (``localtime``
+    and other host-only names are not zones)."""
+    try:
+        names = importlib.resources.files("tzdata").joinpath("zones").read_text(encoding="utf-8").split()
+    except (ModuleNotFoundError, FileNotFoundError):  # pragma: no cover - tzdata is a dependency
+        names = sorted(zoneinfo.available_timezones() - {"localtime"})
+    return frozenset(names)
 
 
 def _check_zone(value: str) -> str:

@@ -130,3 +130,11 @@ def test_all_is_sorted_and_covers_public_names() -> None:
         n for n in vars(spec_pkg) if not n.startswith("_") and n[0].isupper() and n.endswith("Spec")
     }
     assert public <= set(spec_pkg.__all__)
+
+
+def test_zones_come_from_tzdata_not_the_host() -> None:
+    from engine.spec import known_zones
+
+    zones = known_zones()
+    assert "America/New_York" in zones and "Australia/Sydney" in zones
+    assert "localtime" not in zones and len(zones) > 400
