@@ -64,7 +64,7 @@ def _common(f: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--concurrency", type=click.IntRange(1, 256), default=None,
                      help="Requests in flight per endpoint (default: 16)."),
         click.option("--timeout", type=click.FloatRange(0.01), default=None,
-                     help="Seconds per connect/read/write (default: 10)."),
+                     help="Seconds to connect, and to get a whole answer (default: 10)."),
         click.option("--retry-schedule", default=None, metavar="SECONDS,...",
                      help="Waits before each retry, e.g. '5,20,80' (default: the documented ~3-day schedule)."),
     ]):

@@ -61,7 +61,7 @@ class DispatchOptions:
     poll_interval: float = 0.5  # seconds between looks at the logs when caught up
     save_interval: float = 0.2  # at most this long between cursor writes while delivering
     metrics_interval: float = 5.0  # seconds between rewrites of metrics.prom
-    timeout: float = 10.0  # per connect / read / write phase; twice this bounds a whole request
+    timeout: float = 10.0  # seconds to connect, and seconds for a whole request and its answer
     schedule: RetrySchedule = DEFAULT_SCHEDULE
     once: bool = False  # one pass over what the logs hold now, then exit
 
@@ -150,6 +150,8 @@ async def attempt_delivery(target: Target, msg_id: str, body: bytes, clock: Cloc
         resp = await target.sender.post(target.endpoint.url, headers, body)
     except DeliveryError as exc:
         return Attempt("retry", str(exc))
+    except Exception as exc:  # a transport bug must cost a retry, not the dispatcher
+        return Attempt("retry", f"unexpected {type(exc).__name__}: {exc}")
     if 200 <= resp.status < 300:
         return Attempt("ok")
     if resp.status == 410:
@@ -297,10 +299,8 @@ class EndpointRunner:
                 # stays before it and the next run delivers it
                 return
             first_at = self.clock.time()
-            try:
-                result = await attempt_delivery(self.target, msg_id, body, self.clock)
-            except BaseException:
-                return  # cancelled mid-request: unsettled, delivered again next run
+            # a cancellation propagates and leaves the item unsettled: delivered again next run
+            result = await attempt_delivery(self.target, msg_id, body, self.clock)
         self._record(result, msg_id, event.id, event_type(event), body, 1, first_at)
         self._settle(item)
 
