@@ -15,8 +15,9 @@ recipient key and entropy source (golden tests inject all three).
 
 from __future__ import annotations
 
+import hashlib
 import os
-from collections.abc import Container, Iterator, Mapping
+from collections.abc import Callable, Container, Iterator, Mapping
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -24,9 +25,9 @@ from pathlib import Path
 
 import msgspec
 
-# The arm of each token is engine.routing's assign_variant; its three steps are
-# used directly so the weights are accumulated once per campaign, not per
-# recipient (test_build checks both give the same arm).
+# The arm of each token is engine.routing's assign_variant; its steps are used
+# directly so the weights are accumulated once per campaign, not per recipient
+# (test_build checks that both give the same arm for every recipient).
 from engine.routing._variants import cumulative_weights, pick_arm, variant_point
 from engine.snapshot import (
     BotPolicy,
@@ -143,6 +144,27 @@ class _Profiles:
             pid = self.ids[key] = len(self.items)
             self.items.append((ci, variant, store, zone, list(attrs), retired))
         return pid
+
+
+def _variant_points(experiment: str) -> Callable[[str], float]:
+    """``variant_point(token, experiment)`` with the salted hash state prepared once."""
+    probe = "2345abcd"
+    try:
+        base = hashlib.blake2b(experiment.encode() + b"\x00", digest_size=8, person=b"smslink-variant")
+
+        def point(token: str) -> float:
+            h = base.copy()
+            h.update(token.encode())
+            return int.from_bytes(h.digest(), "big") / _SCALE
+
+        if point(probe) == variant_point(probe, experiment):
+            return point
+    except (TypeError, ValueError):
+        pass
+    return lambda token: variant_point(token, experiment)  # routing changed its hash: follow it
+
+
+_SCALE = float(1 << 64)
 
 
 def resolve_previous(opts: BuildOptions) -> Path | None:
@@ -334,6 +356,7 @@ class _Builder:
         experiment = rec.experiment
         holdout = [a.holdout for a in arms]
         bounds = cumulative_weights(arms)
+        point = _variant_points(experiment)
         arm_names = [a.name for a in arms]
         variant_counts = [0] * len(arms)
         # TokenRecord.attrs follows Campaign.attr_names; the audience reads binding.attributes.
@@ -364,7 +387,7 @@ class _Builder:
                 new += 1
             else:
                 kept += 1
-            variant = pick_arm(variant_point(token, experiment), bounds) if arms else -1
+            variant = pick_arm(point(token), bounds) if arms else -1
             if r_zone is None:
                 zi = -1
             else:
