@@ -10,7 +10,7 @@ SMSLINK := $(BIN)/smslink
 
 .DEFAULT_GOAL := help
 .PHONY: help install fmt lint test e2e golden-update bench bench-compile bench-worker \
-        bench-routing bench-bots bench-report bench-webhooks validate compile review demo \
+        bench-routing bench-bots schema bench-report bench-webhooks validate compile review demo \
         tools clean
 
 help: ## list the targets
@@ -45,6 +45,10 @@ e2e: $(STAMP) tools ## only the end-to-end tests (real granian, real HTTP, real 
 
 golden-update: $(STAMP) ## rewrite golden files; review their diff before committing
 	$(BIN)/pytest -q tests/golden --snapshot-update
+
+schema: $(STAMP) ## regenerate smslink.schema.json and docs/cli.md (tests check both are current)
+	$(SMSLINK) schema --out smslink.schema.json
+	$(PY) scripts/gen_cli_docs.py
 
 validate: $(STAMP) ## validate campaigns/ and policies/
 	$(SMSLINK) validate

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 import msgspec
 
+from engine.bots import PolicyError, compile_policy
 from engine.diagnostics import Diagnostic, DiagnosticsError, SourceSpan
 from engine.snapshot import (
     Attr,
@@ -215,7 +216,20 @@ class _Linker:
                         hint="rename one of them",
                     )
                     continue
-                out[spec.id] = spec.to_record(doc.path)
+                record = spec.to_record(doc.path)
+                try:
+                    # The classifier is the last word on what runs: a policy the
+                    # spec accepts but the worker could not load must not ship.
+                    compile_policy(record)
+                except PolicyError as exc:
+                    self.error(
+                        "E331",
+                        f'bot policy "{spec.id}" cannot be compiled: {exc}',
+                        doc.span(("id",)),
+                        hint="see docs/bots.md for the signal kinds and their options",
+                    )
+                    continue
+                out[spec.id] = record
         return [out[k] for k in sorted(out)]
 
     def _endpoints(self) -> list[Endpoint]:

@@ -61,7 +61,9 @@ class CampaignPlan:
 
     ``record`` is the snapshot record complete except for what needs the audience
     or the token ledger: ``campaign_token`` (""), ``zones`` ([]),
-    ``recipients`` (0) and ``message`` (None) are filled by ``build``.
+    ``recipients`` (0) are filled by ``build``; ``message`` (with a sample
+    rendered with a real-length link) and ``findings`` (lint warnings and
+    notes) are filled by ``link``.
     ``record.attr_names`` already lists the attributes kept for click time.
     """
 
