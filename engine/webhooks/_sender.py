@@ -8,7 +8,8 @@ poll of every idle connection per request), which alone would cap a
 dispatcher near 600 events/s; this one costs tens of microseconds. It does
 only what webhooks need: one ``POST`` written in a single ``write``, a
 response read by ``Content-Length``, chunked or close-delimited framing, no
-redirects ever, no cookies, TLS verified against the system or certifi CAs.
+redirects ever, no cookies, TLS verified against the system CAs (``SSL_CERT_FILE`` /
+``SSL_CERT_DIR`` honoured) and certifi's.
 Every connection goes through the SSRF guard (engine/webhooks/_guard.py).
 
 ``HttpxSender`` adapts any ``httpx.AsyncClient`` (unit tests use it with
@@ -68,12 +69,15 @@ class _Conn:
 
 
 def _ssl_context() -> ssl.SSLContext:
+    """The system's CAs (OpenSSL honours SSL_CERT_FILE / SSL_CERT_DIR) plus certifi's bundle."""
+    ctx = ssl.create_default_context()
     try:
         import certifi
 
-        return ssl.create_default_context(cafile=certifi.where())
+        ctx.load_verify_locations(certifi.where())
     except ImportError:  # pragma: no cover - certifi comes with httpx
-        return ssl.create_default_context()
+        pass
+    return ctx
 
 
 class PoolSender:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import json
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Callable
@@ -57,6 +58,7 @@ class Receiver:
     rejected: list[str] = field(default_factory=list)  # verification failures
     rejected_raw: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
     truncated: int = 0  # requests whose body never fully arrived (the sender timed out)
+    tls: ssl.SSLContext | None = None  # serve https with this context
     _server: ThreadingHTTPServer | None = None
     _conns: set[socket.socket] = field(default_factory=set)
 
@@ -66,7 +68,7 @@ class Receiver:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/hooks"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}/hooks"
 
     # ------------------------------------------------------------- lifecycle
     def start(self) -> Receiver:
@@ -142,6 +144,9 @@ class Receiver:
                 pass  # resets and broken pipes are the faults under test
 
         self._server = Server(("127.0.0.1", self.port), Handler)
+        if self.tls is not None:  # the handshake happens in the handler thread, on first read
+            self._server.socket = self.tls.wrap_socket(self._server.socket, server_side=True,
+                                                       do_handshake_on_connect=False)
         self.port = self._server.server_address[1]
         threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
                          daemon=True).start()
