@@ -86,6 +86,10 @@ def test_every_fault_ends_delivered_or_dead_lettered(tmp_path, secret, receivers
     assert not fault.rejected and not steady.rejected, fault.rejected_raw[:2]
     assert {r.type for r in steady.accepted} == {"click.human", "click.bot"}
     assert _dead_letters(state, "steady") == []
+    # privacy: nothing the dispatcher wrote or printed holds a token, an IP or a user agent
+    written = d.read() + "".join(p.read_text() for p in state.rglob("*") if p.is_file())
+    assert "Tok0" not in written and "203.0.113" not in written and "iPhone" not in written
+    assert all(b"Tok0" not in r.body and b"203.0.113" not in r.body for r in fault.seen + steady.seen)
     # the retries after timeouts and dropped connections really happened
     assert any(r.attempt > 0 and _h(r.event_id) % 13 == 3 for r in fault.seen)
     assert any(r.attempt > 0 and _h(r.event_id) % 7 == 2 for r in fault.seen)
