@@ -175,11 +175,14 @@ def main() -> None:
            "--format", "json", "--html", str(OUT / "report.html")]
     t0 = time.perf_counter()
     with open(OUT / "report.json", "wb") as out:
-        proc = subprocess.run(cmd, stdout=out, stderr=subprocess.PIPE, check=False)
+        proc = subprocess.run(cmd, stdout=out, stderr=subprocess.PIPE, check=False,
+                              env={**os.environ, "SMSLINK_REPORT_TIMINGS": "1"})
     wall = time.perf_counter() - t0
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     if proc.returncode != 0:
         sys.exit(f"smslink report failed ({proc.returncode}):\n{proc.stderr.decode()}")
-    rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    rss = usage.ru_maxrss / 1024
+    stages = [ln for ln in proc.stderr.decode().splitlines() if ln.startswith("[report]")]
     import json
 
     import matplotlib
@@ -195,7 +198,14 @@ def main() -> None:
     print(f"  result: sent {c['sent']:,}, human clicks {c['human_clicks']:,}, unique human clickers "
           f"{c['unique_human_clickers']:,}, stream tokens checked {data['rejudging']['stream_tokens_checked']:,}, "
           f"clicks moved {data['rejudging']['clicks_moved']:,}")
-    print(f"  wall time: {wall:.1f} s (goal <= 15 s)")
+    for ln in stages:
+        print(f"  {ln}")
+    try:
+        load = os.getloadavg()[0]
+    except OSError:
+        load = float("nan")
+    print(f"  wall time: {wall:.1f} s (goal <= 15 s); CPU {usage.ru_utime + usage.ru_stime:.1f} s "
+          f"(user {usage.ru_utime:.1f} + sys {usage.ru_stime:.1f}); load average at the end {load:.1f}")
     print(f"  peak RSS: {rss / 1024:.2f} GiB (goal <= 2 GiB)")
 
 

@@ -14,6 +14,7 @@ import tempfile
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -205,12 +206,12 @@ def _roll_up(
         policies[policy or "(none)"] += n
         if kind != "click":
             continue
-        t = totals[campaign][variant]
-        t[0] += n
+        acc = totals[campaign][variant]
+        acc[0] += n
         if verdict == "human":
-            t[1] += n
+            acc[1] += n
             if link == "campaign":
-                t[2] += n
+                acc[2] += n
         else:
             reasons_of[(campaign, verdict, _deciding_reason(reasons))] += n
         over[(campaign, hour * 3_600_000 // width_ms * width_ms, verdict)] += n
@@ -317,7 +318,7 @@ def _deciding_reason(reasons_json: str) -> str:
     return (stream or reasons or ["(none)"])[0]
 
 
-def _variants(c: CampaignSent, t: dict[str | None, tuple[int, ...]], alpha: float) -> dict[str, Any]:
+def _variants(c: CampaignSent, t: Mapping[str | None, Sequence[int]], alpha: float) -> dict[str, Any]:
     if not c.arms:
         return {"arms": [], "test": None}
     arms = []

@@ -173,27 +173,53 @@ GROUP BY token
 """
 
 
-def stream_candidates(base: str, *, fetch_before_tap_s: float, burst_addresses: int, datacenter_reasons: list[str]) -> str:
+def stream_candidates(
+    base: str, *, fetch_before_tap_s: float, burst_window_s: float, burst_addresses: int,
+    datacenter_reasons: list[str],
+) -> str:
     """Tokens where a stream rule can move a click: ``stage1`` tokens that pass the exact checks.
 
-    Exact necessary conditions, on the few stage-1 tokens only: a burst needs
-    ``burst_addresses`` distinct addresses; a datacenter reason is one whose
-    base (before the first ``:``) is in ``datacenter_reasons``. Tokens failing
-    these keep their logged verdicts without a trip through Python; a property
-    test holds this in step with ``engine.bots.rejudge_stream``.
+    On the stage-1 tokens only, one necessary condition per rule:
+
+    - burst: ``burst_addresses`` distinct addresses within ``burst_window_s``.
+      Any window of that length lies inside one bucket of width 2w on one of
+      two grids offset by w, so a bucket with that many addresses is required;
+    - fetch-before-tap: a movable click sooner than ``fetch_before_tap_s``
+      after the send, and a human click after it;
+    - datacenter-then-phone: a movable click with a datacenter reason (its
+      base before the first ``:``), and a human click from a phone after it.
+
+    Tokens failing all three keep their logged verdicts without a trip
+    through Python; a property test holds this in step with
+    ``engine.bots.rejudge_stream``.
     """
-    # a reason whose base (before the first ":") is a datacenter reason, in the JSON text of ``reasons``
     alternatives = "|".join(re.escape(r) for r in datacenter_reasons) or "(?!)"
     dc = _quote(f'"(?:{alternatives})(?::[^"]*)?"')
     movable = "verdict IN ('human', 'suspect')"
+    w = max(1, int(burst_window_s * 1000))
     return f"""
-SELECT c.token
-FROM {base} AS c SEMI JOIN token_stats AS t ON c.token = t.token AND t.stage1
-WHERE c.kind = 'click' AND c.link = 'recipient'
-GROUP BY c.token
-HAVING count(DISTINCT nullif(c.ip, '')) >= {int(burst_addresses)}
-    OR bool_or({movable} AND since_send_s >= 0 AND since_send_s < {float(fetch_before_tap_s)!r})
-    OR bool_or({movable} AND regexp_matches(reasons, {dc}))
+WITH rows AS (
+    SELECT c.token, c.ts, c.ip, c.verdict, c.reasons, c.since_send_s, c.device
+    FROM {base} AS c SEMI JOIN token_stats AS t ON c.token = t.token AND t.stage1
+    WHERE c.kind = 'click' AND c.link = 'recipient'
+), burst AS (
+    SELECT DISTINCT token FROM (
+        SELECT token, ip, ts // {2 * w} AS bucket, 0 AS grid FROM rows WHERE ip <> ''
+        UNION ALL
+        SELECT token, ip, (ts + {w}) // {2 * w} AS bucket, 1 AS grid FROM rows WHERE ip <> ''
+    )
+    GROUP BY token, grid, bucket
+    HAVING count(DISTINCT ip) >= {int(burst_addresses)}
+), sequence AS (
+    SELECT token
+    FROM rows
+    GROUP BY token
+    HAVING min(ts) FILTER ({movable} AND since_send_s >= 0 AND since_send_s < {float(fetch_before_tap_s)!r})
+               < max(ts) FILTER (verdict = 'human')
+        OR min(ts) FILTER ({movable} AND regexp_matches(reasons, {dc}))
+               < max(ts) FILTER (verdict = 'human' AND device IN ('ios', 'android', 'mobile'))
+)
+SELECT token FROM burst UNION SELECT token FROM sequence
 """
 
 

@@ -107,6 +107,7 @@ def _stream_step(
         + _sql.stream_candidates(
             base,
             fetch_before_tap_s=rules.fetch_before_tap_s,
+            burst_window_s=rules.burst_window_s,
             burst_addresses=rules.burst_addresses,
             datacenter_reasons=sorted(rules.datacenter_reasons),
         )
