@@ -66,6 +66,7 @@ def revision_from_plan(plan: Any, label: str) -> Revision:
         campaigns=[cp.record for cp in plan.campaigns],
         policies=list(plan.policies),
         endpoints=list(plan.endpoints),
+        storesets=list(plan.storesets),
         compliance=Compliance(
             allowed_domains=tuple(comp.allowed_domains),
             banned_domains=tuple(comp.banned_domains),

@@ -10,7 +10,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from engine.snapshot import BotPolicy, Campaign, Endpoint
+from engine.snapshot import BotPolicy, Campaign, Endpoint, StoreSet
 
 
 # ------------------------------------------------------------------------ inputs
@@ -46,6 +46,7 @@ class Revision:
     policies: list[BotPolicy] = field(default_factory=list)
     endpoints: list[Endpoint] = field(default_factory=list)
     compliance: Compliance = field(default_factory=Compliance)
+    storesets: list[StoreSet] = field(default_factory=list)  # store lists campaigns route to
 
 
 # ----------------------------------------------------------------------- outputs

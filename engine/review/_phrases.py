@@ -61,7 +61,7 @@ def when_phrase(conds: list[Condition]) -> str:
 _DAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
 
 
-def _hhmm(minutes: int) -> str:
+def hhmm(minutes: int) -> str:
     return f"{minutes // 60:02d}:{minutes % 60:02d}"
 
 
@@ -87,7 +87,7 @@ def condition_phrase(c: Condition) -> str:
             return one_of("language", c.values)
         case LocalTime():
             days = "" if sorted(c.days) == list(range(1, 8)) else " on " + ",".join(_DAYS[d - 1] for d in c.days)
-            return f"local time {_hhmm(c.start)}-{_hhmm(c.end)}{days}"
+            return f"local time {hhmm(c.start)}-{hhmm(c.end)}{days}"
         case Dates():
             bounds = []
             if c.after is not None:
@@ -145,3 +145,18 @@ def unreachable_rules(rules: list[Rule]) -> set[str]:
                 break
     return dead
 
+
+
+def hours_phrase(hours: list[list[tuple[int, int]]]) -> str:
+    """Opening hours per ISO weekday as ``Mon-Fri 09:00-21:00; Sat 10:00-20:00; Sun closed``."""
+    if not hours:
+        return "(not given)"
+    days = [", ".join(f"{hhmm(a)}-{hhmm(b % 1440 if b > 1440 else b)}" for a, b in (hours[d] if d < len(hours) else []))
+            or "closed" for d in range(7)]
+    parts, start = [], 0
+    for d in range(1, 8):
+        if d == 7 or days[d] != days[start]:
+            span = _DAYS[start] if d - 1 == start else f"{_DAYS[start]}-{_DAYS[d - 1]}"
+            parts.append(f"{span} {days[start]}")
+            start = d
+    return "; ".join(parts)

@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from engine.snapshot import Campaign, Template
+from engine.snapshot import Campaign, Store, Template
 
 from ._model import (
     AudienceImpact,
@@ -36,6 +36,7 @@ from ._model import (
     plural,
 )
 from ._phrases import (
+    hours_phrase,
     matches_domain,
     rule_phrase,
     show_template,
@@ -427,7 +428,49 @@ def _policy_sections(ctx: _Ctx) -> list[Section]:
                                 ", ".join(hc.reviewers.get(cat, ())))])
     if items:
         sections.append(Section("Compliance policy", items))
+    items = _storeset_items(ctx)
+    if items:
+        users = sorted({c.id for c in ctx.head.campaigns if c.stores is not None and not c.retired})
+        sections.append(Section("Store lists" + (f" (used by {', '.join(users)})" if users else ""), items))
     return sections
+
+
+def _store_line(st: Store) -> str:
+    return f"{st.name} ({st.lat:.4f}, {st.lon:.4f}, {st.timezone})"
+
+
+def _storeset_items(ctx: _Ctx) -> list[Item]:
+    """Stores added, removed, moved, renamed, or with other hours or URL fields (store ids are not PII)."""
+    b = {s.id: s for s in ctx.base.storesets}
+    h = {s.id: s for s in ctx.head.storesets}
+    items = []
+    for sid in sorted(set(b) | set(h)):
+        if sid not in b:
+            items.append(Item(Mark.ADDED, f"store list {sid}", None, f"{len(h[sid].stores)} stores ({h[sid].source})"))
+            continue
+        if sid not in h:
+            items.append(Item(Mark.REMOVED, f"store list {sid}", f"{len(b[sid].stores)} stores", None))
+            continue
+        old = {st.id: st for st in b[sid].stores}
+        new = {st.id: st for st in h[sid].stores}
+        for st_id in sorted(set(old) | set(new)):
+            o, n = old.get(st_id), new.get(st_id)
+            label = f"store {sid}/{st_id}"
+            if o is None and n is not None:
+                items.append(Item(Mark.ADDED, label, None, _store_line(n)))
+            elif n is None and o is not None:
+                items.append(Item(Mark.REMOVED, label, _store_line(o), None))
+            elif o is not None and n is not None and o != n:
+                for what, before, after in (
+                    ("name", o.name, n.name),
+                    ("location", f"{o.lat:.4f}, {o.lon:.4f}", f"{n.lat:.4f}, {n.lon:.4f}"),
+                    ("time zone", o.timezone, n.timezone),
+                    ("opening hours", hours_phrase(o.hours), hours_phrase(n.hours)),
+                    ("URL fields", _kv(o.fields) or "(none)", _kv(n.fields) or "(none)"),
+                ):
+                    if before != after:
+                        items.append(Item(Mark.CHANGED, f"{label}: {what}", before, after))
+    return items
 
 
 def diff_revisions(

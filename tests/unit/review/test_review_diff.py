@@ -178,3 +178,23 @@ def test_template_helpers():
     assert show_template(t) == "https://www.acme.example/stores/{{ store.slug }}?hero={{ variant }}"
     assert template_host(t) == ("https", "www.acme.example")
     assert template_host(T("https://{}.acme.example/", "store.id")) == ("https", "")
+
+
+def test_store_list_changes_are_listed_by_store_id():
+    from engine.snapshot import Store, StoreIndex, StoreSet
+
+    def ss(*stores):
+        return StoreSet("acme", "stores/acme.csv", list(stores), StoreIndex(1.0, {}))
+
+    soho = Store("nyc-soho", "Acme SoHo", 40.7233, -74.003, "America/New_York", [[(540, 1260)]] * 7)
+    bk = Store("nyc-bk", "Acme Brooklyn", 40.6782, -73.9442, "America/New_York")
+    bos = Store("bos", "Acme Boston", 42.3503, -71.081, "America/New_York")
+    soho_late = msgspec.structs.replace(soho, hours=[[(540, 1320)]] * 5 + [[]] * 2)
+    r = diff_revisions(rev(campaign(), storesets=[ss(soho, bk)]), rev(campaign(), storesets=[ss(soho_late, bos)]))
+    (section,) = r.policies
+    assert section.title == "Store lists"  # no campaign of the head routes to stores
+    assert [(i.mark, i.label) for i in section.items] == [
+        (Mark.ADDED, "store acme/bos"), (Mark.REMOVED, "store acme/nyc-bk"),
+        (Mark.CHANGED, "store acme/nyc-soho: opening hours")]
+    assert section.items[-1].before == "Mon-Sun 09:00-21:00"
+    assert section.items[-1].after == "Mon-Fri 09:00-22:00; Sat-Sun closed"
