@@ -10,7 +10,7 @@ SMSLINK := $(BIN)/smslink
 
 .DEFAULT_GOAL := help
 .PHONY: help install fmt lint test e2e golden-update bench bench-compile bench-worker \
-        bench-routing bench-bots schema bench-report bench-webhooks validate compile review demo \
+        bench-routing bench-bots bench-publish schema bench-report bench-webhooks validate compile review demo \
         tools clean
 
 help: ## list the targets
@@ -62,7 +62,7 @@ review: $(STAMP) ## review the work tree against main (BASE=ref to override)
 demo: $(STAMP) ## the whole story end to end on embedded defaults
 	$(PY) scripts/demo.py
 
-bench: bench-compile bench-worker bench-bots bench-report bench-webhooks ## every benchmark
+bench: bench-compile bench-worker bench-bots bench-report bench-webhooks bench-publish ## every benchmark
 
 bench-compile: $(STAMP) ## compile a 2,000,000-recipient audience: wall time, peak RSS, bytes/recipient
 	$(PY) benchmarks/bench_compile.py
@@ -75,6 +75,9 @@ bench-bots: $(STAMP) ## cost of the bot classifier per request
 
 bench-report: $(STAMP) ## 10,000,000 click lines over 2,000,000 tokens through smslink report
 	$(PY) benchmarks/bench_report.py
+
+bench-publish: $(STAMP) ## publish + token-continuity check of a 2,000,000-recipient snapshot
+	$(PY) benchmarks/bench_publish.py
 
 bench-webhooks: $(STAMP) ## deliver 100,000 signed events to a local receiver
 	$(PY) benchmarks/bench_webhooks.py

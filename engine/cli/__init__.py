@@ -31,6 +31,8 @@ _COMMANDS: dict[str, tuple[str, str, str]] = {
     "publish": ("engine.cli._publish", "publish", "Publish a snapshot and swap the current pointer."),
     "rollback": ("engine.cli._publish", "rollback", "Point current back at an earlier published snapshot."),
     "versions": ("engine.cli._publish", "versions", "List published snapshots."),
+    "pull": ("engine.cli._publish", "pull", "Copy the published snapshot to a file (before compile --previous)."),
+    "mirror": ("engine.cli._publish", "mirror", "Keep a local publish folder in step with s3://bucket/prefix."),
 }
 
 
