@@ -158,6 +158,16 @@ def main() -> None:
     print(f"  snapshot:              {snap_bytes / 1e6:8.1f} MB")
     print(f"  bytes per recipient:   {per:8.1f} B      (goal <= {GOALS['bytes_per_recipient']:.0f} B)")
     print(f"  cpu (user+sys):        {usage.ru_utime + usage.ru_stime:8.1f} s")
+    t = summary.get("timings", {})
+    if t:
+        print(f"  per process (CPU s):   build loop {t['build_cpu_s']:.1f} (wall {t['build_wall_s']:.1f}), "
+              f"audience reader {t['reader_cpu_s']:.1f}, sort+send {t['write_cpu_s']:.1f} "
+              f"(wall {t['write_wall_s']:.1f}), snapshot writer {t['writer_cpu_s']:.1f}")
+        other = usage.ru_utime + usage.ru_stime - t["build_cpu_s"] - t["reader_cpu_s"] - t["write_cpu_s"] - t["writer_cpu_s"]
+        critical = max(t["build_cpu_s"], t["reader_cpu_s"]) + max(t["write_cpu_s"], t["writer_cpu_s"]) + other
+        print(f"  critical path (CPU s): {critical:8.1f} s      (the wall time of an otherwise idle "
+              "2-core machine, estimated from the CPU of the stages that run in parallel)")
+        print(f"  load average now:      {os.getloadavg()[0]:8.1f}        (other jobs compete for the 2 cores)")
     missed = [k for k, v in figures.items() if v > GOALS[k]]
     print("  result: " + ("every goal met" if not missed else "MISSED " + ", ".join(missed)))
     if not args.keep:

@@ -169,6 +169,7 @@ def _summary_json(result: Any, unused: list[str]) -> dict[str, Any]:
         "forgotten_campaigns": result.forgotten_campaigns,
         "suppression_unreadable_lines": result.suppression_unreadable,
         "unused_audiences": unused,
+        "timings": {k: round(v, 3) for k, v in result.timings.items()},
     }
 
 

@@ -20,6 +20,7 @@ import csv
 import hashlib
 import multiprocessing
 import re
+import time
 import zoneinfo
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -47,6 +48,7 @@ _B32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"  # RFC 4648 section 6
 _B32_PAIRS = [a + b for a in _B32 for b in _B32]
 _PHONE_LIKE = re.compile(r"[\d\s().+\-]{7,}")
 _NON_DIGIT = re.compile(r"\D")
+_PHONE_START = frozenset("0123456789+(. -")  # what _PHONE_LIKE can start with
 
 
 class AudienceError(Exception):
@@ -74,6 +76,7 @@ class AudienceStats:
     dropped: dict[str, int] = field(default_factory=dict)
     flagged: dict[str, int] = field(default_factory=dict)  # kept, but a field was unusable
     examples: dict[str, list[int]] = field(default_factory=dict)  # reason -> first row numbers
+    reader_cpu_s: float = 0.0  # CPU seconds of the forked reader process (0 when read in-process)
 
     def note(self, reason: str, row: int, *, dropped: bool = True) -> None:
         counts = self.dropped if dropped else self.flagged
@@ -308,7 +311,7 @@ def _rows(
             if not rid:
                 note(NO_CONTACT, row_no)
                 continue
-            if _phone_in(rid, e164):
+            if rid[0] in _PHONE_START and _phone_in(rid, e164):
                 raise AudienceError(
                     f"{path}:{row_no}:{i_contact + 1}: column {binding.contact_id_column!r} holds "
                     "the row's phone number; recipient ids reach the snapshot, so they must not "
@@ -324,7 +327,7 @@ def _rows(
         seen_numbers.add(h)
         attrs = tuple([row[i].strip() for i in i_attrs])
         for k, value in enumerate(attrs):
-            if value and _phone_in(value, e164):
+            if value and value[0] in _PHONE_START and _phone_in(value, e164):
                 raise AudienceError(
                     f"{path}:{row_no}:{i_attrs[k] + 1}: attribute column "
                     f"{binding.attributes[k]!r} holds the row's phone number; attributes reach "
@@ -409,7 +412,9 @@ def stream_audience(
             if kind == "rows":
                 yield from payload
             elif kind == "done":
-                stats.__dict__.update(payload)
+                fields, cpu = payload
+                stats.__dict__.update(fields)
+                stats.reader_cpu_s += cpu
                 return
             else:
                 raise AudienceError(payload)
@@ -431,7 +436,7 @@ def _reader_main(send: Any, path: Path, binding: AudienceBinding, name: str, kwa
                 batch = []
         if batch:
             send.send(("rows", batch))
-        send.send(("done", stats.__dict__))
+        send.send(("done", (stats.__dict__, time.process_time())))
     except AudienceError as exc:
         send.send(("error", str(exc)))
     except BrokenPipeError:

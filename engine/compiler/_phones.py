@@ -28,6 +28,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from functools import cache
+from typing import Any
 
 import phonenumbers
 from phonenumbers import COUNTRY_CODE_TO_REGION_CODE, PhoneMetadata, PhoneNumberFormat
@@ -71,17 +72,35 @@ def _slow(text: str, region: str) -> str | None:
 def _fast_e164(text: str) -> bool | None:
     """True/False when the fast path can decide an E.164 string, None to defer to the parser."""
     digits = text[1:]
+    checker: Any = _UNKNOWN
     for n in (1, 2, 3):
-        cc = int(digits[:n])
-        if cc in COUNTRY_CODE_TO_REGION_CODE:
+        checker = _CHECKERS.get(digits[:n], _UNKNOWN)
+        if checker is not _UNKNOWN:
             break
     else:
         return False  # phonenumbers: INVALID_COUNTRY_CODE
-    nn = digits[n:]
-    checker = _country(cc)
     if checker is None:
         return None
-    return checker(nn)
+    return checker(digits[n:])
+
+
+_UNKNOWN = object()
+
+
+class _Checkers(dict):  # type: ignore[type-arg]
+    """Country code (as written) -> its checker, built on first use."""
+
+    def __missing__(self, key: str) -> object:
+        if not key or key[0] == "0" or int(key) not in COUNTRY_CODE_TO_REGION_CODE:
+            return _UNKNOWN
+        self[key] = checker = _country(int(key))
+        return checker
+
+    def get(self, key: str, default: object = None) -> object:  # type: ignore[override]
+        return self[key]
+
+
+_CHECKERS = _Checkers()
 
 
 @cache

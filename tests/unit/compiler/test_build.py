@@ -16,7 +16,7 @@ from engine.compiler._audience import AudienceError
 from engine.compiler._build import BindingError, BuildOptions, compile_plan
 from engine.compiler._render import MessageError
 from engine.routing import assign_variant
-from engine.snapshot import SnapshotError, open_snapshot
+from engine.snapshot import SnapshotError, TokenRecord, open_snapshot
 
 
 def opts(tmp: Path, audiences: dict[str, Path], **kw) -> BuildOptions:
@@ -184,13 +184,22 @@ def test_isolated_writer_reports_child_failures(tmp_path: Path) -> None:
     """A failure inside the forked writer surfaces in the build, and nothing is left behind."""
     from engine.compiler._writer import SnapshotWriter
 
-    profiles = [(0, -1, -1, -1, [], False)]
-    big = [(f"T{i:07d}", 0, f"R{i}") for i in range(40_000)]  # more than a pipe holds
+    profiles = [(0, -1, -1, -1, [], False), (0, 1, 2, 3, ["gold"], True)]
+    n = 40_000  # more than a pipe holds
+    tokens = [f"T{i:07d}" for i in range(n)]
+    pids = [i % 2 for i in range(n)]
+    rids = [f"R{i}" for i in range(n)]
+    rids[7] = "nul\x00inside"  # a batch that cannot travel as NUL-joined columns
     with SnapshotWriter() as writer, pytest.raises(RuntimeError, match="strictly increasing"):
         writer.write(tmp_path / "s.lmdb", campaigns=[campaign().record], profiles=profiles,
-                     tokens=[("b", 0, "x"), ("a", 0, "y"), *big])
+                     tokens=["b", "a", *tokens], pids=[0, 0, *pids], rids=["x", "y", *rids])
     assert list(tmp_path.iterdir()) == []
     with SnapshotWriter() as writer:
         meta = writer.write(tmp_path / "s.lmdb", campaigns=[campaign().record], profiles=profiles,
-                            tokens=big)
-    assert meta.counts["tokens"] == 40_000
+                            tokens=tokens, pids=pids, rids=rids)
+    assert meta.counts["tokens"] == n
+    with open_snapshot(tmp_path / "s.lmdb", verify=True) as snap:
+        got = list(snap.iter_tokens())
+    assert [t for t, _ in got] == tokens
+    assert got[7][1].recipient == "nul\x00inside"
+    assert got[20_001][1] == TokenRecord(0, "R20001", 1, 2, 3, ["gold"], True)
