@@ -16,6 +16,18 @@ Columns wrap at the antimeridian; rows clamp at the poles.
 
 A second, coarse level (``_COARSE`` x ``_COARSE`` fine cells) is derived when a
 store set is prepared, so wide empty areas cost a handful of lookups.
+
+The per-click path is faster still: at compile time a quadtree of candidate
+lists is built (``StoreIndex.tree``). Each leaf lists every store that can be
+the nearest one for *some* point of the leaf: with ``c`` the leaf's centre,
+``h`` its largest centre-to-corner distance and ``d0`` the distance from ``c``
+to its nearest store, the nearest store of any point ``p`` of the leaf is
+within ``d0 + 2h`` of ``c`` (triangle inequality twice). A leaf is split in
+four until it lists at most ``_TREE_LEAF`` stores (or reaches
+``_TREE_MAX_LEVEL``); a child's candidates are filtered from its parent's, so
+the build never rescans the whole list. A click descends a few levels and
+measures a handful of distances. Places farther than ``_TREE_REACH_KM`` from
+every store are not in the tree and use the grid search above.
 """
 
 from __future__ import annotations
@@ -40,6 +52,13 @@ _CELL_CHOICES = (2.0, 1.0, 0.5, 0.25, 0.125, 0.1, 0.05, 0.025, 0.02)
 _TARGET_PER_CELL = 2.0
 #: Fine cells per coarse cell side.
 _COARSE = 8
+#: Quadtree: root cell size (degrees), largest leaf, deepest level (2/2**10
+#: degrees, about 200 m), and how far from every store a root cell may be and
+#: still be in the tree.
+_TREE_ROOT_DEG = 2.0
+_TREE_LEAF = 12
+_TREE_MAX_LEVEL = 10
+_TREE_REACH_KM = 250.0
 
 
 def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
@@ -131,7 +150,141 @@ def build_store_index(stores: Sequence[Store], cell_deg: float | None = None) ->
             break
     else:
         chosen = _normalize_cell(_CELL_CHOICES[-1])
-    return StoreIndex(cell_deg=chosen, cells=cells)
+    return _with_tree(stores, StoreIndex(cell_deg=chosen, cells=cells))
+
+
+def _with_tree(stores: Sequence[Store], grid: StoreIndex) -> StoreIndex:
+    if not stores:
+        return grid
+    tree, split = _build_tree(StoreLocator(StoreSet(id="", source="", stores=list(stores), index=grid)))
+    return StoreIndex(
+        cell_deg=grid.cell_deg, cells=grid.cells, tree_deg=_TREE_ROOT_DEG, tree=tree, split=split,
+        tree_reach_km=_TREE_REACH_KM,
+    )
+
+
+def _node_key(level: int, row: int, col: int) -> int:
+    return (level << 40) | (row << 20) | col
+
+
+def _unit(lat: float, lon: float) -> tuple[float, float, float]:
+    phi, lam = math.radians(lat), math.radians(lon)
+    c = math.cos(phi)
+    return c * math.cos(lam), c * math.sin(lam), math.sin(phi)
+
+
+def _build_tree(loc: StoreLocator) -> tuple[dict[int, list[int]], list[int]]:
+    # Compile time only. Distances are compared as angles between unit vectors
+    # (a dot product per store); numpy (a dependency of the report side) takes
+    # the big lists near the top of the tree, plain Python the small ones below.
+    import numpy as np
+
+    pts = loc._xyz
+    n = len(pts)
+    arr = np.array(pts, dtype=np.float64).reshape(n, 3)
+    tree: dict[int, list[int]] = {}
+    split: list[int] = []
+    budget = 16 * n + 65536  # nodes; past it, leaves stop splitting (still correct, just longer)
+    halves: dict[tuple[int, int], float] = {}
+
+    def geometry(level: int, row: int, col: int) -> tuple[tuple[float, float, float], float]:
+        # unit vector of the cell's centre, and its farthest-corner angle (radians)
+        cd = _TREE_ROOT_DEG / 2.0**level
+        lat0 = max(-90.0, -90.0 + row * cd)
+        lat1 = min(90.0, -90.0 + (row + 1) * cd)
+        clat, clon = (lat0 + lat1) / 2, -180.0 + (col + 0.5) * cd
+        half = halves.get((level, row))
+        if half is None:  # the same for every cell of a row: cache it
+            half = max(
+                haversine_km(clat, 0.0, y, x) for y in (lat0, lat1) for x in (-cd / 2, 0.0, cd / 2)
+            ) / EARTH_RADIUS_KM
+            half = halves[(level, row)] = half * (1 + 1e-9) + 1e-12
+        return _unit(clat, clon), half
+
+    def generators(level: int, row: int, col: int) -> np.ndarray:
+        # Six unit-sphere points whose cone holds the whole cell: the four
+        # corners and, for each parallel edge (not a great circle), the point
+        # where the tangents at its ends meet. A linear test that holds on all
+        # six holds on every point of the cell.
+        cd = _TREE_ROOT_DEG / 2.0**level
+        lat0 = max(-90.0, -90.0 + row * cd)
+        lat1 = min(90.0, -90.0 + (row + 1) * cd)
+        lon0 = -180.0 + col * cd
+        out = [_unit(y, x) for y in (lat0, lat1) for x in (lon0, lon0 + cd)]
+        stretch = 1.0 / math.cos(math.radians(cd / 2))
+        for y in (lat0, lat1):
+            ux, uy, uz = _unit(y, lon0 + cd / 2)
+            out.append((ux * stretch, uy * stretch, uz))
+        return np.array(out)
+
+    def narrow(level: int, cells: list[tuple[int, int]], parent: list[int]) -> list[tuple[list[int], float]]:
+        """For each cell: the stores of ``parent`` that can be nearest for one of its points, and a lower bound (radians).
+
+        A store is dropped only when another one is strictly closer at every
+        point of the cell (closer <=> larger dot product with the point, a
+        linear test, so checking the six generators is enough). The cells of
+        one parent are done in one matrix product.
+        """
+        idx = np.asarray(parent)
+        sub = arr[idx]
+        gens = np.concatenate([generators(level, r, c) for r, c in cells])
+        centres = [geometry(level, r, c) for r, c in cells]
+        m_all = sub @ np.concatenate([gens, np.array([xyz for xyz, _ in centres])]).T
+        k = len(cells)
+        out = []
+        for j, (_, half) in enumerate(centres):
+            m = m_all[:, 6 * j:6 * j + 6]
+            centre = m_all[:, 6 * k + j]
+            best = int(centre.argmax())
+            # dominators: the stores nearest the centre and each generator
+            doms = m[list({best, *m.argmax(axis=0).tolist()})]
+            keep = ~(doms[:, None, :] > m[None, :, :]).all(axis=2).any(axis=0)
+            nearest = math.acos(max(-1.0, min(1.0, float(centre[best]))))
+            out.append((idx[keep].tolist(), nearest - half))
+        return out
+
+    def children(level: int, row: int, col: int) -> list[tuple[int, int]]:
+        # the four cells of ``level`` inside (row, col) of level - 1, clipped to the globe
+        cd = _TREE_ROOT_DEG / 2.0**level
+        rows, cols = math.ceil(180 / cd - 1e-9), math.ceil(360 / cd - 1e-9)
+        return [
+            (2 * row + dr, 2 * col + dc)
+            for dr in (0, 1) for dc in (0, 1)
+            if 2 * row + dr < rows and 2 * col + dc < cols
+        ]
+
+    reach = _TREE_REACH_KM / EARTH_RADIUS_KM
+
+    def polar(level: int, row: int) -> bool:
+        # Near a pole every column of a row meets at one point, so splitting
+        # there multiplies cells without narrowing anything: stop at 88 degrees.
+        cd = _TREE_ROOT_DEG / 2.0**level
+        return -90.0 + row * cd < -88.0 or -90.0 + (row + 1) * cd > 88.0
+
+    def visit(level: int, row: int, col: int, cand: list[int]) -> None:
+        if level >= 0 and (
+            len(cand) <= _TREE_LEAF or level >= _TREE_MAX_LEVEL or len(tree) + len(split) >= budget
+            or polar(level, row)
+        ):
+            tree[_node_key(level, row, col)] = cand
+            return
+        kids = []
+        cells = children(level + 1, row, col)
+        for (r, c), (sub, lower) in zip(cells, narrow(level + 1, cells, cand), strict=True):
+            if level + 1 <= 0 and lower > reach:
+                continue  # far from every store: not in the tree, the grid answers there
+            kids.append((r, c, sub))
+        if level >= 0:
+            split.append(_node_key(level, row, col))
+        for r, c, sub in kids:
+            visit(level + 1, r, c, sub)
+
+    top = -5  # 64-degree cells: eighteen cover the globe
+    tops = [(r, c) for r in range(3) for c in range(6)]
+    for (row, col), (sub, lower) in zip(tops, narrow(top, tops, list(range(n))), strict=True):
+        if lower <= reach:
+            visit(top, row, col, sub)
+    return tree, split
 
 
 class StoreLocator:
@@ -141,7 +294,10 @@ class StoreLocator:
     is the per-click call.
     """
 
-    __slots__ = ("_coarse", "_cos", "_lat", "_lon", "cell_deg", "cells", "ncols", "nrows", "storeset")
+    __slots__ = (
+        "_coarse", "_cos", "_lat", "_levels", "_lon", "_reach", "_split", "_tree", "_xyz", "cell_deg",
+        "cells", "ncols", "nrows", "storeset",
+    )
 
     def __init__(self, storeset: StoreSet) -> None:
         self.storeset = storeset
@@ -153,6 +309,7 @@ class StoreLocator:
         self._lat = [math.radians(s.lat) for s in storeset.stores]
         self._lon = [math.radians(s.lon) for s in storeset.stores]
         self._cos = [math.cos(p) for p in self._lat]
+        self._xyz = [_unit(s.lat, s.lon) for s in storeset.stores]
         # coarse key -> [(row, col, store indices)] of the occupied fine cells in it
         coarse: dict[int, list[tuple[int, int, list[int]]]] = {}
         for key, members in idx.cells.items():
@@ -160,6 +317,41 @@ class StoreLocator:
             ckey = (row // _COARSE) * _ROW_STRIDE + col // _COARSE
             coarse.setdefault(ckey, []).append((row, col, members))
         self._coarse = coarse
+        self._tree = idx.tree
+        self._reach = idx.tree_reach_km
+        self._split = frozenset(idx.split)
+        # per level: (cells per degree, rows, cols, key prefix)
+        self._levels: list[tuple[float, int, int, int]] = []
+        if idx.tree_deg > 0 and idx.tree:
+            depth = max(k >> 40 for k in idx.tree) + 1
+            for level in range(depth):
+                per_deg = (1 << level) / idx.tree_deg
+                self._levels.append(
+                    (per_deg, round(180 * per_deg), round(360 * per_deg), level << 40)
+                )
+
+    def _candidates(self, lat: float, lon: float) -> list[int] | None:
+        # Binary search over the levels: above the leaf every node is split,
+        # below it none exists. None when the point is outside the tree.
+        a = lat + 90.0
+        b = lon + 180.0
+        tree, split, levels = self._tree, self._split, self._levels
+        lo, hi = 0, len(levels) - 1
+        while lo <= hi:
+            mid = (lo + hi) >> 1
+            per_deg, nrows, ncols, prefix = levels[mid]
+            row = int(a * per_deg)
+            if row >= nrows:
+                row = nrows - 1
+            key = prefix | (row << 20) | (int(b * per_deg) % ncols)
+            cand = tree.get(key)
+            if cand is not None:
+                return cand
+            if key in split:
+                lo = mid + 1
+            else:
+                hi = mid - 1
+        return None
 
     def nearest(self, lat: float, lon: float, max_km: float) -> tuple[int, float] | None:
         """The nearest store within ``max_km`` of (``lat``, ``lon``): (index, km), or None.
@@ -171,6 +363,23 @@ class StoreLocator:
         phi = math.radians(lat)
         lam = math.radians(lon)
         cos_phi = math.cos(phi)
+        cand = self._candidates(lat, lon) if self._levels else None
+        if cand is not None:
+            # the leaf's candidates hold the nearest store of every point in it;
+            # nearest = largest dot product of unit vectors
+            x, y, z = _unit(lat, lon)
+            xyz = self._xyz
+            best_i, best = -1, -2.0
+            for i in cand:
+                a, b, c = xyz[i]
+                d = a * x + b * y + c * z
+                if d > best:  # candidates are in store order: ties keep the lower index
+                    best, best_i = d, i
+            s = self.storeset.stores[best_i]
+            km = haversine_km(lat, lon, s.lat, s.lon)
+            return (best_i, km) if km <= max_km else None
+        if self._levels and max_km <= self._reach:
+            return None  # outside the tree: every store is farther than its reach
         radius = min(max_km, self.cell_deg * _KM_PER_DEG * 0.5)
         while True:
             found = self._search(lat, lon, phi, lam, cos_phi, radius)
@@ -180,12 +389,8 @@ class StoreLocator:
                 return None
             radius = min(max_km, radius * 4.0)
 
-    def _search(
-        self, lat: float, lon: float, phi: float, lam: float, cos_phi: float, radius: float
-    ) -> tuple[int, float] | None:
-        d = radius / EARTH_RADIUS_KM  # angular radius, radians
-        if d >= math.pi:
-            d = math.pi
+    def _box(self, lat: float, lon: float, cos_phi: float, d: float) -> tuple[int, int, int, int]:
+        # grid rows/cols of the bounding box of the circle of angular radius d
         cd = self.cell_deg
         ddeg = math.degrees(d)
         lat_lo = lat - ddeg
@@ -201,14 +406,20 @@ class StoreLocator:
         r_hi = min(self.nrows - 1, int((lat_hi + slack + 90.0) // cd))
         ncols = self.ncols
         if dlon >= 180.0:
-            c_lo, c_hi = 0, ncols - 1
-        else:
-            c_lo = int((lon - dlon - slack + 180.0) // cd)
-            c_hi = int((lon + dlon + slack + 180.0) // cd)
-            if c_hi - c_lo + 1 >= ncols:
-                c_lo, c_hi = 0, ncols - 1
+            return r_lo, r_hi, 0, ncols - 1
+        c_lo = int((lon - dlon - slack + 180.0) // cd)
+        c_hi = int((lon + dlon + slack + 180.0) // cd)
+        if c_hi - c_lo + 1 >= ncols:
+            return r_lo, r_hi, 0, ncols - 1
+        return r_lo, r_hi, c_lo, c_hi
+
+    def _search(
+        self, lat: float, lon: float, phi: float, lam: float, cos_phi: float, radius: float
+    ) -> tuple[int, float] | None:
+        d = min(math.pi, radius / EARTH_RADIUS_KM)  # angular radius, radians
+        r_lo, r_hi, c_lo, c_hi = self._box(lat, lon, cos_phi, d)
         # threshold on the haversine term h = sin^2(dist/2R) for the circle
-        h_max = math.sin(min(d, math.pi) / 2) ** 2
+        h_max = math.sin(d / 2) ** 2
         best_i = -1
         best_h = h_max
         lat_r, lon_r, cos_r = self._lat, self._lon, self._cos
@@ -225,6 +436,22 @@ class StoreLocator:
             return None
         km = 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(best_h)))
         return best_i, km
+
+    def within(self, lat: float, lon: float, radius_km: float) -> list[int]:
+        """Every store within ``radius_km`` of the point, in store order (compile time)."""
+        phi = math.radians(lat)
+        lam = math.radians(lon)
+        cos_phi = math.cos(phi)
+        d = min(math.pi, radius_km / EARTH_RADIUS_KM)
+        h_max = math.sin(d / 2) ** 2 * (1 + 1e-12) + 1e-15
+        out = []
+        for members in self._cells_in(*self._box(lat, lon, cos_phi, d)):
+            for i in members:
+                sp = math.sin((self._lat[i] - phi) * 0.5)
+                sl = math.sin((self._lon[i] - lam) * 0.5)
+                if sp * sp + cos_phi * self._cos[i] * sl * sl <= h_max:
+                    out.append(i)
+        return sorted(out)
 
     def _cells_in(self, r_lo: int, r_hi: int, c_lo: int, c_hi: int) -> list[list[int]]:
         ncols = self.ncols

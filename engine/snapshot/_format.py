@@ -221,11 +221,22 @@ class StoreIndex(msgspec.Struct, frozen=True):
 
     ``cells`` maps ``row * 100_000 + col`` (row/col of a ``cell_deg`` grid over
     lat/lon) to the indices of the stores in that cell. ``routing`` builds and
-    queries it; see engine/routing/stores.py.
+    queries it; see engine/routing/_stores.py and docs/routing.md.
+
+    ``tree`` is a quadtree of candidate lists precomputed at compile time: a
+    leaf maps to every store that can be the nearest one for some point inside
+    it, so a click pays one short descent and a few distances. Node keys are
+    ``level << 40 | row << 20 | col`` of a grid of ``tree_deg / 2**level``
+    degrees; ``split`` lists the inner nodes. A place in no node is farther
+    than ``tree_reach_km`` from every store. ``tree_deg == 0`` means no tree.
     """
 
     cell_deg: float
     cells: dict[int, list[int]]
+    tree_deg: float = 0.0
+    tree: dict[int, list[int]] = {}
+    split: list[int] = []
+    tree_reach_km: float = 0.0
 
 
 class StoreSet(msgspec.Struct, frozen=True):

@@ -9,14 +9,17 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from engine.routing import build_store_index, haversine_km, nearest_store
-from engine.snapshot import Store, StoreSet
+from engine.snapshot import Store, StoreIndex, StoreSet
 
 TOL_KM = 1e-6
 
 
-def _storeset(points: list[tuple[float, float]], cell_deg: float | None = None) -> StoreSet:
+def _storeset(points: list[tuple[float, float]], cell_deg: float | None = None, tree: bool = True) -> StoreSet:
     stores = [Store(id=f"s{i}", name=f"S{i}", lat=lat, lon=lon, timezone="UTC") for i, (lat, lon) in enumerate(points)]
-    return StoreSet(id="t", source="t.csv", stores=stores, index=build_store_index(stores, cell_deg))
+    index = build_store_index(stores, cell_deg)
+    if not tree:  # the grid alone, as in a snapshot written before the candidate tree existed
+        index = StoreIndex(cell_deg=index.cell_deg, cells=index.cells)
+    return StoreSet(id="t", source="t.csv", stores=stores, index=index)
 
 
 def _brute(points: list[tuple[float, float]], lat: float, lon: float) -> tuple[int, float] | None:
@@ -51,9 +54,9 @@ radius_st = st.sampled_from([0.5, 5.0, 50.0, 500.0, 3000.0, 25000.0])
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(points=points_st, lat=edge_lats, lon=edge_lons, max_km=radius_st, cell=cells_st)
-def test_index_agrees_with_brute_force(points, lat, lon, max_km, cell):
-    ss = _storeset(points, cell)
+@given(points=points_st, lat=edge_lats, lon=edge_lons, max_km=radius_st, cell=cells_st, tree=st.booleans())
+def test_index_agrees_with_brute_force(points, lat, lon, max_km, cell, tree):
+    ss = _storeset(points, cell, tree)
     _check(points, lat, lon, max_km, nearest_store(ss, lat, lon, max_km))
 
 
@@ -65,11 +68,24 @@ def test_index_agrees_with_brute_force(points, lat, lon, max_km, cell):
     max_km=st.sampled_from([1.0, 10.0, 40.0, 100.0]),
 )
 def test_dense_city_agrees_with_brute_force(center, offsets, q, max_km):
-    """Many stores in one city (small cells chosen automatically), queries around it."""
+    """Many stores in one city (small cells and a deep tree), queries around it."""
     wrap = lambda x: (x + 180.0) % 360.0 - 180.0  # noqa: E731
     points = [(center[0] + a, wrap(center[1] + b)) for a, b in offsets]
     lat, lon = center[0] + q[0], wrap(center[1] + q[1])
     _check(points, lat, lon, max_km, nearest_store(_storeset(points), lat, lon, max_km))
+
+
+def test_dense_stores_build_a_tree_with_short_leaves():
+    import random
+
+    rnd = random.Random(7)
+    points = [(40.7 + rnd.gauss(0, 0.05), -74.0 + rnd.gauss(0, 0.05)) for _ in range(3000)]
+    ss = _storeset(points)
+    assert ss.index.tree and ss.index.split
+    assert max(len(c) for c in ss.index.tree.values()) <= 12
+    for _ in range(300):
+        lat, lon = 40.7 + rnd.gauss(0, 0.08), -74.0 + rnd.gauss(0, 0.08)
+        _check(points, lat, lon, 25.0, nearest_store(ss, lat, lon, 25.0))
 
 
 @pytest.mark.parametrize(
