@@ -203,3 +203,17 @@ def test_isolated_writer_reports_child_failures(tmp_path: Path) -> None:
     assert [t for t, _ in got] == tokens
     assert got[7][1].recipient == "nul\x00inside"
     assert got[20_001][1] == TokenRecord(0, "R20001", 1, 2, 3, ["gold"], True)
+
+
+def test_suppressed_numbers_are_neither_tokened_nor_messaged(tmp_path: Path) -> None:
+    numbers = fictional_numbers(10, seed=4)
+    aud = write_audience(tmp_path / "a.csv", numbers)
+    stop = tmp_path / "stop.txt"
+    national = f"({numbers[0][2:5]}) {numbers[0][5:8]}-{numbers[0][8:]}"
+    stop.write_text(f"{national}\n{numbers[1]}\nnot-a-number\n")
+    res = compile_plan(plan(campaign(variants=False)), opts(tmp_path, {"spring": aud}, suppression=stop))
+    s = res.campaigns[0]
+    assert s.stats is not None and s.stats.dropped == {"suppressed": 2}
+    assert s.recipients == s.messaged == 8 and res.suppression_unreadable == 1
+    phones = {r["phone_e164"] for r in manifest_rows(res.manifest)}
+    assert phones == set(numbers[2:])
