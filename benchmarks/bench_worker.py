@@ -199,23 +199,44 @@ def stop(proc: subprocess.Popen) -> None:
 
 
 _UNIT = {"us": 1e-3, "ms": 1.0, "s": 1e3}
+_TICK = os.sysconf("SC_CLK_TCK")
 
 
-def wrk(port: int, script: Path, seconds: int, connections: int, delay_ms: int = 0) -> dict[str, float]:
+def tree_cpu_seconds(pid: int) -> float:
+    """User + system CPU time of ``pid`` and its descendants (the server's processes)."""
+    total = 0.0
+    todo = [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / _TICK
+            for task in Path(f"/proc/{p}/task").iterdir():
+                todo += [int(c) for c in (task / "children").read_text().split()]
+        except (OSError, IndexError, ValueError):
+            continue
+    return total
+
+
+def wrk(port: int, script: Path, seconds: int, connections: int, delay_ms: int = 0,
+        server_pid: int | None = None) -> dict[str, float]:
     env = {**os.environ, "BENCH_DELAY_MS": str(delay_ms)}
+    cpu0 = tree_cpu_seconds(server_pid) if server_pid else 0.0
     out = subprocess.run(
         ["taskset", "-c", "1", "wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency",
          "-s", str(script), f"http://127.0.0.1:{port}/"],
         capture_output=True, text=True, env=env, check=True,
     ).stdout
+    cpu = tree_cpu_seconds(server_pid) - cpu0 if server_pid else 0.0
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    n = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
     lat = {}
     for pct in ("50", "99"):
         m = re.search(rf"^\s+{pct}%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
         lat[pct] = float(m.group(1)) * _UNIT[m.group(2)] if m else float("nan")  # type: ignore[union-attr]
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     sock_err = re.search(r"Socket errors: (.*)", out)
-    return {"rps": rps, "p50": lat["50"], "p99": lat["99"],
+    return {"rps": rps, "p50": lat["50"], "p99": lat["99"], "cpu_us": cpu / max(n, 1) * 1e6,
             "non3xx": float(errors.group(1)) if errors else 0.0,
             "sockerr": 1.0 if sock_err else 0.0}
 
@@ -241,14 +262,16 @@ def main() -> None:
             proc, port = start(kind, snap, mmdb, args.workers)
             try:
                 wrk(port, scripts[kind], 2, args.connections)  # warm-up: caches, page faults
-                r = wrk(port, scripts[kind], args.seconds, args.connections)
+                r = wrk(port, scripts[kind], args.seconds, args.connections, server_pid=proc.pid)
             finally:
                 stop(proc)
             results[kind].append(r)
             print(f"round {rnd + 1} {kind:5s}: {r['rps']:9.0f} req/s  p50 {r['p50']:.2f} ms  "
-                  f"p99 {r['p99']:.2f} ms" + ("  (errors!)" if r["non3xx"] or r["sockerr"] else ""))
+                  f"p99 {r['p99']:.2f} ms  server CPU {r['cpu_us']:.1f} us/req"
+                  + ("  (errors!)" if r["non3xx"] or r["sockerr"] else ""))
 
-    med = {k: {m: statistics.median(r[m] for r in v) for m in ("rps", "p50", "p99")} for k, v in results.items()}
+    med = {k: {m: statistics.median(r[m] for r in v) for m in ("rps", "p50", "p99", "cpu_us")}
+           for k, v in results.items()}
 
     # p99 at 80% of the saturation rate of (2), offered with a fixed per-connection delay
     target = 0.8 * med["plain"]["rps"]
@@ -279,13 +302,17 @@ def main() -> None:
     print()
     names = {"bare": "(1) bare Granian, fixed 302", "plain": "(2) smslink serve, full path",
              "full": "(3) + geo, 10k stores, time, variants"}
-    print(f"{'':40s} {'req/s':>9s} {'p50 ms':>8s} {'p99 ms':>8s} {'us/req':>7s}")
+    print(f"{'':40s} {'req/s':>9s} {'p50 ms':>8s} {'p99 ms':>8s} {'server CPU us/req':>18s}")
     for k in ("bare", "plain", "full"):
         m = med[k]
-        print(f"{names[k]:40s} {m['rps']:9.0f} {m['p50']:8.2f} {m['p99']:8.2f} {1e6 / m['rps']:7.1f}")
+        print(f"{names[k]:40s} {m['rps']:9.0f} {m['p50']:8.2f} {m['p99']:8.2f} {m['cpu_us']:18.1f}")
     print()
-    print(f"ratio (2)/(1): {med['plain']['rps'] / med['bare']['rps']:.2f}   (goal >= 0.70)")
-    print(f"ratio (3)/(2): {med['full']['rps'] / med['plain']['rps']:.2f}   (goal >= 0.90)")
+    print(f"ratio (2)/(1): {med['plain']['rps'] / med['bare']['rps']:.2f} by req/s, "
+          f"{med['bare']['cpu_us'] / med['plain']['cpu_us']:.2f} by server CPU per request   (goal >= 0.70)")
+    print(f"ratio (3)/(2): {med['full']['rps'] / med['plain']['rps']:.2f} by req/s, "
+          f"{med['plain']['cpu_us'] / med['full']['cpu_us']:.2f} by server CPU per request   (goal >= 0.90)")
+    print("(server CPU per request = user+system time of the server's processes / requests answered:"
+          " steadier than req/s when other work shares the machine)")
     for k in ("plain", "full"):
         r = at80[k]
         print(f"at 80% of (2)'s saturation ({conns} connections x {1000 // delay_ms}/s = {conns * 1000 // delay_ms} "

@@ -42,11 +42,9 @@ _PAIRS = [chr(a) + chr(b) for a in _CROCKFORD for b in _CROCKFORD]  # 10 bits ->
 
 
 def _encode_crockford(value: int, chars: int) -> str:
-    out = []
-    for _ in range(chars):
-        out.append(chr(_CROCKFORD[value & 31]))
-        value >>= 5
-    return "".join(reversed(out))
+    """``value`` as ``chars`` (even) Crockford base32 characters, two at a time."""
+    out = [_PAIRS[(value >> (10 * i)) & 1023] for i in range(chars // 2 - 1, -1, -1)]
+    return "".join(out)
 
 
 class EventIds:

@@ -16,6 +16,7 @@ thread ticks the log rotation (on the loop too) and writes the metrics file.
 from __future__ import annotations
 
 import contextlib
+import gc
 import json
 import os
 import socket
@@ -73,6 +74,7 @@ class RedirectApp:
         self._thread: threading.Thread | None = None
         self._loop: Any = None
         self._ip_header: str | None = None
+        self._peers: dict[str, str] = {}  # socket peer "addr:port" -> addr
         self._state_sig: tuple[int, int, int] | None = None
         self._retiring: list[tuple[float, Snapshot]] = []
 
@@ -95,6 +97,11 @@ class RedirectApp:
         if state is None:
             raise SystemExit(f"smslink worker: no snapshot state in {cfg.state_file}")
         self.handler = self._build(state["path"])
+        # Everything built so far (compiled campaigns, policies, store indexes)
+        # lives as long as the process: keep it out of the cyclic collector's
+        # scans, which would otherwise walk it again and again.
+        gc.collect()
+        gc.freeze()
         self.metrics.snapshot_version = self.handler.version
         self.metrics.snapshot_path = state["path"]
         self.metrics.dump(self._metrics_dir)
@@ -125,10 +132,13 @@ class RedirectApp:
                 ip = fwd.rsplit(",", 1)[-1].strip()[:64]
             else:
                 client = scope.client
-                ip = client.rsplit(":", 1)[0].strip("[]") if client else ""
-            out = self.handler.handle(  # type: ignore[union-attr]
-                method, scope.path, headers.get("host") or scope.authority or "", headers, ip, now
-            )
+                ip = self._peers.get(client)
+                if ip is None:  # "1.2.3.4:5678" or "[2001:db8::1]:5678"
+                    if len(self._peers) >= 4096:
+                        self._peers.clear()
+                    ip = self._peers[client] = client.rsplit(":", 1)[0].strip("[]") if client else ""
+            # HTTP/2 names the host in :authority (scope.authority); HTTP/1.1 in Host (None here)
+            out = self.handler.handle(method, scope.path, scope.authority, headers, ip, now)  # type: ignore[union-attr]
             ev = out.event
             if ev is not None:
                 # Invariant 4: the line is in the file before the answer leaves.

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import quote
 
@@ -109,8 +109,7 @@ class _Geo(Protocol):
     def lookup(self, ip: str) -> Any: ...
 
 
-@dataclass(slots=True)
-class Outcome:
+class Outcome(msgspec.Struct):
     """What to answer, and what to log."""
 
     status: int
@@ -119,7 +118,7 @@ class Outcome:
     event: Any  # a LogLine (encodes exactly like a ClickEvent); None only for /robots.txt
     answer: str  # redirect | preview-page | prefetch | not-found | gone | fallback | robots
     trace: list[Any] | None = None  # routing's trace steps when asked for (explain)
-    facts: dict[str, Any] = field(default_factory=dict)  # geo, device, ... (explain only)
+    facts: dict[str, Any] | None = None  # geo, device, ... (explain only)
 
     def click_event(self) -> ClickEvent | None:
         """The event as the public ``ClickEvent`` (what the log line decodes to)."""
@@ -197,29 +196,36 @@ class ClickHandler:
             )
         self._not_found = not_found_page()
         self._ip_cache: dict[str, str] = {}
+        self._hosts: dict[str, str] = {}
 
     # ------------------------------------------------------------------ hot path
     def handle(
         self,
         method: str,
         path: str,
-        host: str,
+        host: str | None,
         headers: _Headers | Mapping[str, str],
         client_ip: str,
         now: float,
         *,
         trace: bool = False,
     ) -> Outcome:
-        """Decide the answer to one request and build its click event."""
+        """Decide the answer to one request and build its click event.
+
+        ``headers`` have lower-case names; ``host`` None means the Host header.
+        """
         ms = int(now * 1000)
         token = path[1:] if path.startswith("/") else path
         if token.endswith(_TRAILING_TUPLE):
             token = token.rstrip(_TRAILING_JUNK)
-        ua = headers.get("user-agent") or ""
-        if len(ua) > _MAX_UA:
-            ua = ua[:_MAX_UA]
-        logged = _logged_headers(headers)
-        hostname = host.rsplit(":", 1)[0].lower() if host and not host.endswith("]") else host.lower()
+        logged, ua, host_header = _scan_headers(headers)
+        if host is None:
+            host = host_header or ""
+        hostname = self._hosts.get(host)
+        if hostname is None:  # a handful of distinct values in real traffic: cache them
+            if len(self._hosts) >= 1024:
+                self._hosts.clear()
+            hostname = self._hosts[host] = _hostname(host)
 
         if not _TOKEN_RE.fullmatch(token):
             if token == "robots.txt":
@@ -264,11 +270,10 @@ class ClickHandler:
             asn, d.device, d.lang, round(since, 3) if since is not None else None,
             method, hostname, self._ip(client_ip), ua, logged, self.version, self.worker,
         )
-        out = Outcome(status, hdrs, body, ev, answer)
         if trace:
-            out.trace = d.trace
-            out.facts = {"geo": geo, "device": d.device, "lang": d.lang, "since_send_s": since}
-        return out
+            facts = {"geo": geo, "device": d.device, "lang": d.lang, "since_send_s": since}
+            return Outcome(status, hdrs, body, ev, answer, d.trace, facts)
+        return Outcome(status, hdrs, body, ev, answer)
 
     # ------------------------------------------------------------------ parts
     def _ip(self, client_ip: str) -> str:
@@ -355,16 +360,23 @@ def _classifier(policy: Any) -> Any:
     return cls
 
 
-def _logged_headers(headers: _Headers | Mapping[str, str]) -> dict[str, str]:
-    """The whitelisted request headers, bounded in size; Referer reduced to scheme://host.
+def _scan_headers(headers: _Headers | Mapping[str, str]) -> tuple[dict[str, str], str, str | None]:
+    """One pass over the request's headers: (logged headers, user agent, Host).
 
-    Walks the request's headers once (names are lower-case, as HTTP/2 and
-    Granian give them) rather than asking for each of the 17 logged names.
+    Logged headers are the whitelist, each cut to 256 characters, Referer
+    reduced to scheme://host. Names are lower-case (HTTP/2, Granian).
     """
     out: dict[str, str] = {}
+    ua = ""
+    host = None
     for name, value in headers.items():
-        if name in _LOGGED and value:
-            out[name] = value if len(value) <= _MAX_HEADER else value[:_MAX_HEADER]
+        if name in _LOGGED:
+            if value:
+                out[name] = value if len(value) <= _MAX_HEADER else value[:_MAX_HEADER]
+        elif name == "user-agent":
+            ua = value if len(value) <= _MAX_UA else value[:_MAX_UA]
+        elif name == "host":
+            host = value
     ref = out.get("referer")
     if ref is not None:
         origin = _origin(ref)
@@ -372,7 +384,14 @@ def _logged_headers(headers: _Headers | Mapping[str, str]) -> dict[str, str]:
             out["referer"] = origin
         else:
             del out["referer"]
-    return out
+    return out, ua, host
+
+
+def _hostname(host: str) -> str:
+    """Host header -> lower-case name without the port ("[::1]:80" -> "[::1]")."""
+    if host.endswith("]") or ":" not in host:
+        return host.lower()
+    return host.rsplit(":", 1)[0].lower()
 
 
 def _origin(url: str) -> str:

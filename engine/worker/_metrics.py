@@ -31,8 +31,7 @@ class WorkerMetrics:
 
     def __init__(self, pid: int | None = None) -> None:
         self.pid = os.getpid() if pid is None else pid
-        self.requests: dict[tuple[int, str], int] = {}  # (status, verdict) -> count
-        self.answers: dict[str, int] = {}  # answer kind -> count
+        self.requests: dict[tuple[int, str, str], int] = {}  # (status, verdict, answer) -> count
         self.latency_counts = [0] * (len(LATENCY_BUCKETS) + 1)
         self.latency_sum = 0.0
         self.log_lines = 0
@@ -46,17 +45,15 @@ class WorkerMetrics:
         self.last_error = ""
 
     def observe(self, status: int, verdict: str, answer: str, seconds: float) -> None:
-        key = (status, verdict)
+        key = (status, verdict, answer)
         self.requests[key] = self.requests.get(key, 0) + 1
-        self.answers[answer] = self.answers.get(answer, 0) + 1
         self.latency_counts[bisect_left(LATENCY_BUCKETS, seconds)] += 1
         self.latency_sum += seconds
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "pid": self.pid,
-            "requests": [[s, v, n] for (s, v), n in dict(self.requests).items()],
-            "answers": dict(self.answers),
+            "requests": [[s, v, a, n] for (s, v, a), n in dict(self.requests).items()],
             "latency_counts": list(self.latency_counts),
             "latency_sum": self.latency_sum,
             "log_lines": self.log_lines,
@@ -109,9 +106,8 @@ def render_prometheus(workers: list[dict[str, Any]], live: set[int], supervisor:
     totals = {"log_lines": 0, "log_lost": 0, "handler_errors": 0, "degraded": 0,
               "reloads_ok": 0, "reloads_failed": 0}
     for w in workers:
-        for s, v, n in w.get("requests", []):
+        for s, v, a, n in w.get("requests", []):
             req[(s, v)] = req.get((s, v), 0) + n
-        for a, n in w.get("answers", {}).items():
             answers[a] = answers.get(a, 0) + n
         for i, n in enumerate(w.get("latency_counts", [])[: len(buckets)]):
             buckets[i] += n
