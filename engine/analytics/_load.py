@@ -9,8 +9,10 @@ rule as engine.clicklog.read_lines: a line is complete only with its ``\\n``).
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -143,6 +145,17 @@ def load_clicks(
         f"{c}::{_sql.ENUMS[c][0]} AS {c}" if c in _sql.ENUMS else c for c in columns
     )
     con.execute(f"CREATE OR REPLACE VIEW clicks_logged AS SELECT {select} FROM read_parquet({quoted})")
+
+
+def stage(name: str, t0: list[float]) -> None:
+    """With SMSLINK_REPORT_TIMINGS=1, print wall and CPU seconds since ``t0`` on stderr; reset ``t0``.
+
+    For benchmarks; ``t0`` is ``[time.perf_counter(), time.process_time()]``.
+    """
+    if os.environ.get("SMSLINK_REPORT_TIMINGS"):
+        now = (time.perf_counter(), time.process_time())
+        print(f"[report] {name}: wall {now[0] - t0[0]:.2f} s, cpu {now[1] - t0[1]:.2f} s", file=sys.stderr)
+        t0[:] = now
 
 
 def run(con: duckdb.DuckDBPyConnection, sql: str, progress: Progress | None = None) -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import os
-import sys
 import tempfile
 import threading
 import time
@@ -27,7 +26,7 @@ from engine.bots import Classifier, StreamRules
 from engine.snapshot import open_snapshot
 
 from . import _sql
-from ._load import Progress, ReportError, complete_lines, connect, find_logs, load_clicks
+from ._load import Progress, ReportError, complete_lines, connect, find_logs, load_clicks, stage
 from ._sent import CampaignSent, count_sent
 from ._stats import chi_square_independence, quantiles_ok, two_proportion, wilson
 from ._stream import Moves, apply_final_verdicts
@@ -95,14 +94,6 @@ def iso_ms(ms: int | None) -> str | None:
     return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _stage(name: str, t0: list[float]) -> None:
-    # SMSLINK_REPORT_TIMINGS=1 prints wall and CPU seconds per stage on stderr (benchmarks).
-    if os.environ.get("SMSLINK_REPORT_TIMINGS"):
-        now = (time.perf_counter(), time.process_time())
-        print(f"[report] {name}: wall {now[0] - t0[0]:.2f} s, cpu {now[1] - t0[1]:.2f} s", file=sys.stderr)
-        t0[:] = now
-
-
 def build_report(opts: ReportOptions, progress: Progress | None = None) -> Report:
     """Compute the whole report.
 
@@ -136,18 +127,18 @@ def build_report(opts: ReportOptions, progress: Progress | None = None) -> Repor
             columns = _sql.REPORT_COLUMNS + (_sql.CLASSIFIER_COLUMNS if opts.classifier else ())
             load_clicks(con, logs, columns=columns, work_dir=tmp.name, since_ms=opts.since_ms,
                         until_ms=opts.until_ms, campaigns=opts.campaigns, progress=progress)
-            _stage("load", t0)
+            stage("load", t0)
             t.join()
-            _stage("snapshot count (after load)", t0)
+            stage("snapshot count (after load)", t0)
             if failure:
                 raise failure[0]
             sent = sent_box[0]
             snap_info = {"version": snap.meta.version, "built_at": snap.meta.built_at}
             moves = apply_final_verdicts(con, classifier=opts.classifier, rules=opts.stream_rules,
                                          columns=columns)
-            _stage(f"final verdicts ({moves.tokens_checked} stream tokens)", t0)
+            stage(f"final verdicts ({moves.tokens_checked} stream tokens)", t0)
             data = _roll_up(con, opts, sent, moves, logs.count, snap_info)
-            _stage("roll-ups", t0)
+            stage("roll-ups", t0)
         except BaseException:
             con.close()
             tmp.cleanup()
