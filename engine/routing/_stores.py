@@ -140,16 +140,22 @@ def build_store_index(stores: Sequence[Store], cell_deg: float | None = None) ->
     if cell_deg is not None:
         size = _normalize_cell(cell_deg)
         return StoreIndex(cell_deg=size, cells=_grid(stores, size))
-    chosen = _CELL_CHOICES[-1]
-    cells: dict[int, list[int]] = {}
-    for choice in _CELL_CHOICES:
-        size = _normalize_cell(choice)
-        cells = _grid(stores, size)
-        if not stores or sum(len(m) ** 2 for m in cells.values()) / len(stores) <= _TARGET_PER_CELL:
-            chosen = size
-            break
-    else:
-        chosen = _normalize_cell(_CELL_CHOICES[-1])
+    chosen = _normalize_cell(_CELL_CHOICES[-1])
+    if stores:
+        import numpy as np  # compile time only
+
+        lat = np.array([s.lat for s in stores]) + 90.0
+        lon = np.array([s.lon for s in stores]) + 180.0
+        for choice in _CELL_CHOICES:
+            size = _normalize_cell(choice)
+            nrows = math.ceil(180.0 / size - 1e-9)
+            rows = np.minimum(np.floor(lat / size), nrows - 1).astype(np.int64)
+            cols = np.floor(lon / size).astype(np.int64) % round(360.0 / size)
+            _, counts = np.unique(rows * _ROW_STRIDE + cols, return_counts=True)
+            if float((counts.astype(np.float64) ** 2).sum()) / len(stores) <= _TARGET_PER_CELL:
+                chosen = size
+                break
+    cells = _grid(stores, chosen)
     return _with_tree(stores, StoreIndex(cell_deg=chosen, cells=cells))
 
 
