@@ -18,9 +18,9 @@ from PIL import Image, ImageStat
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "golden" / "report"))
 
-import report_fixture  # noqa: E402
+import report_fixture
 
-from engine.analytics import ReportOptions, build_report, render_html, suppress  # noqa: E402
+from engine.analytics import ReportOptions, build_report, render_html, suppress
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
