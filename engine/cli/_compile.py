@@ -29,12 +29,16 @@ def _fail(message: str, code: int = 1) -> NoReturn:
 
 
 def _bug(stage: str, exc: BaseException) -> NoReturn:
-    """An internal failure: say so, with version and stage, and where to report it."""
+    """An internal failure (E901): say so, with version and stage, and where to report it.
+
+    Only the exception's type is printed: its message could quote an audience row.
+    """
     click.echo(
-        f"internal error: this is a bug in the engine (smslink {__version__}, stage: {stage}): "
-        f"{type(exc).__name__}\n"
-        "please report it at https://github.com/smslink/smslink/issues with the command you ran "
-        "(never attach an audience or a manifest: they hold phone numbers)",
+        f"smslink: error E901: this is a bug in the engine, not in your config or audience "
+        f"(smslink {__version__}, stage: {stage}, {type(exc).__name__}); nothing was written\n"
+        "   hint: please report it at https://github.com/smslink/smslink/issues with this output "
+        "(never attach an audience or a manifest: they hold phone numbers); SMSLINK_DEBUG=1 "
+        "prints the traceback",
         err=True,
     )
     if os.environ.get("SMSLINK_DEBUG"):
