@@ -59,7 +59,9 @@ def dump(snapshot: Path, manifest: Path) -> str:
         for row in csv.DictReader(fh):
             row.pop("phone_e164")  # fictional, but the golden file has no use for numbers
             rows.append("manifest " + _json(row))
-    return "\n".join(lines + sorted(rows)) + "\n"
+    header = ["# canonical dump of tests/golden/snapshot/repo compiled with a fixed key, clock and seed;",
+              "# regenerate with `make golden-update` and review the diff like code"]
+    return "\n".join(header + lines + sorted(rows)) + "\n"
 
 
 def test_compiled_fixture_snapshot(tmp_path: Path, snapshot) -> None:
