@@ -86,7 +86,10 @@ class LocalClock:
 
     def local(self, now: float) -> tuple[int, int]:
         """(minute of the local day 0..1439, ISO weekday 1=Monday..7=Sunday)."""
-        local = int(now // 1) + self.offset(now)
+        off = self._cache.get(int(now // _SLOT))
+        if off is None:
+            off = self.offset(now)
+        local = int(now // 1) + off
         days, secs = divmod(local, 86400)
         # 1970-01-01 was a Thursday (ISO weekday 4)
         return secs // 60, (days + 3) % 7 + 1

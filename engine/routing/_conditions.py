@@ -128,10 +128,10 @@ class _Device(_Cond):
         self.values = frozenset(vals)
 
     def test(self, ev: Evaluation) -> bool:
-        return ev.device() in self.values
+        return ev.device in self.values
 
     def why(self, ev: Evaluation) -> str:
-        return f"device in {self.written}: device is {ev.device()}"
+        return f"device in {self.written}: device is {ev.device}"
 
 
 class _Language(_Cond):
@@ -142,7 +142,7 @@ class _Language(_Cond):
         self._seen: dict[str | None, bool] = {}  # preferred language -> result
 
     def test(self, ev: Evaluation) -> bool:
-        lang = ev.lang()
+        lang = ev.lang
         hit = self._seen.get(lang)
         if hit is None:
             hit = any(language_matches(lang, v) for v in self.values)
@@ -151,7 +151,7 @@ class _Language(_Cond):
         return hit
 
     def why(self, ev: Evaluation) -> str:
-        return f"language in {list(self.values)}: preferred language is {ev.lang() or 'none'}"
+        return f"language in {list(self.values)}: preferred language is {ev.lang or 'none'}"
 
 
 class _LocalTime(_Cond):
@@ -224,10 +224,10 @@ class _Variant(_Cond):
         self.values = frozenset(c.values)
 
     def test(self, ev: Evaluation) -> bool:
-        return ev.variant() in self.values
+        return ev.variant in self.values
 
     def why(self, ev: Evaluation) -> str:
-        return f"variant in {sorted(self.values)}: variant is {ev.variant() or 'none'}"
+        return f"variant in {sorted(self.values)}: variant is {ev.variant or 'none'}"
 
 
 class _HasStore(_Cond):
@@ -237,7 +237,9 @@ class _HasStore(_Cond):
         self.within_km = c.within_km
 
     def test(self, ev: Evaluation) -> bool:
-        idx = ev.store()
+        idx = ev._store
+        if idx == -2:
+            idx = ev.store()
         if idx < 0:
             return False
         if self.within_km is not None and ev.store_source == "ip":

@@ -109,7 +109,7 @@ class _CompiledTemplate:
                 if i >= 0:
                     out.append(ev.cc.store_values(i).get(arg, ""))
             elif kind == "variant":
-                v = ev.variant()
+                v = ev.variant
                 if v is not None:
                     out.append(_q(v))
             elif kind == "attr":
@@ -136,49 +136,34 @@ class _CompiledRule:
         self.needs_store = self.closed is not None or any(needs_store(c) for c in rule.when)
 
 
-_UNSET = object()
 
 
 class Evaluation:
-    """One click being routed: the facts, computed lazily and at most once."""
+    """One click being routed: the facts, each computed at most once.
+
+    Device, language and variant are always reported, so they are computed up
+    front; the chosen store and the local time only when a rule asks.
+    """
 
     __slots__ = (
-        "_device", "_lang", "_local", "_store", "_variant", "cc", "facts", "record",
-        "store_km", "store_notes", "store_source", "zone_name", "zone_source",
+        "_local", "_store", "cc", "device", "facts", "lang", "record", "store_km", "store_notes",
+        "store_source", "variant", "zone_name", "zone_source",
     )
 
     def __init__(self, cc: CompiledCampaign, record: TokenRecord, facts: ClickFacts) -> None:
         self.cc = cc
         self.record = record
         self.facts = facts
-        self._device: str | None = None
-        self._lang: object = _UNSET
+        self.device: str = classify_device(facts.user_agent)
+        self.lang: str | None = primary_language(facts.accept_language)
+        self.variant: str | None = cc.variant_of(record, facts) if cc.arms else None
         self._local: tuple[int, int] | None = None
         self._store = -2  # -2: not chosen yet, -1: none
-        self._variant: object = _UNSET
         self.store_source: str | None = None
         self.store_km: float | None = None
         self.store_notes: list[str] | None = None
         self.zone_name = ""
         self.zone_source = ""
-
-    def device(self) -> str:
-        d = self._device
-        if d is None:
-            d = self._device = classify_device(self.facts.user_agent)
-        return d
-
-    def lang(self) -> str | None:
-        v = self._lang
-        if v is _UNSET:
-            v = self._lang = primary_language(self.facts.accept_language)
-        return v  # type: ignore[return-value]
-
-    def variant(self) -> str | None:
-        v = self._variant
-        if v is _UNSET:
-            v = self._variant = self.cc.variant_of(self.record, self.facts)
-        return v  # type: ignore[return-value]
 
     def store(self) -> int:
         if self._store == -2:
@@ -197,11 +182,13 @@ class Evaluation:
         return loc
 
     def store_is_open(self) -> bool:
-        store = self.store_record()
-        if store is None:
+        i = self._store
+        if i == -2:
+            i = self.store()
+        if i < 0:
             return False
-        minute, weekday = self.cc.store_clock(self._store).local(self.facts.now)
-        return open_at(store.hours, minute, weekday)
+        minute, weekday = self.cc.store_clock(i).local(self.facts.now)
+        return open_at(self.cc.stores[i].hours, minute, weekday)
 
     def describe_store(self) -> str:
         store = self.store_record()
@@ -403,7 +390,10 @@ class CompiledCampaign:
                         if rule.closed is None:
                             route, tmpl = rule.id, rule.to
                             break
-                        if ev.store() >= 0:
+                        i = ev._store
+                        if i == -2:
+                            i = ev.store()
+                        if i >= 0:
                             route = rule.id
                             tmpl = rule.to if ev.store_is_open() else rule.closed
                             break
@@ -421,9 +411,12 @@ class CompiledCampaign:
             url, status = tmpl.render(ev, route), 302
         store_id = None
         if self.has_policy:
-            s = ev.store_record()
-            store_id = s.id if s is not None else None
-        variant = ev.variant()
+            i = ev._store
+            if i == -2:
+                i = ev.store()
+            if i >= 0:
+                store_id = self.stores[i].id
+        variant = ev.variant
         if steps is not None:
             if self.has_policy:
                 steps.insert(1, TraceStep("store", store_id or "none", store_id is not None, (ev.describe_store(),)))
@@ -435,7 +428,7 @@ class CompiledCampaign:
         return Decision(
             status=status, url=url, route=route, variant=variant, store=store_id,
             store_source=ev.store_source if store_id is not None else None,
-            device=ev.device(), lang=ev.lang(), trace=steps,
+            device=ev.device, lang=ev.lang, trace=steps,
         )
 
     def _trace_rule(

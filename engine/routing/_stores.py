@@ -372,14 +372,18 @@ class StoreLocator:
         cand = self._candidates(lat, lon) if self._levels else None
         if cand is not None:
             # the leaf's candidates hold the nearest store of every point in it;
-            # nearest = largest dot product of unit vectors
+            # nearest = shortest chord between unit vectors (exact to the
+            # millimetre, where 1 - dot product would round to zero)
             x, y, z = _unit(lat, lon)
             xyz = self._xyz
-            best_i, best = -1, -2.0
+            best_i, best = -1, 5.0
             for i in cand:
                 a, b, c = xyz[i]
-                d = a * x + b * y + c * z
-                if d > best:  # candidates are in store order: ties keep the lower index
+                a -= x
+                b -= y
+                c -= z
+                d = a * a + b * b + c * c
+                if d < best:  # candidates are in store order: ties keep the lower index
                     best, best_i = d, i
             s = self.storeset.stores[best_i]
             km = haversine_km(lat, lon, s.lat, s.lon)
