@@ -198,18 +198,22 @@ def stream_candidates(
     movable = "verdict IN ('human', 'suspect')"
     w = max(1, int(burst_window_s * 1000))
     return f"""
-WITH rows AS (
+WITH rows AS MATERIALIZED (
     SELECT c.token, c.ts, c.ip, c.verdict, c.reasons, c.since_send_s, c.device
     FROM {base} AS c SEMI JOIN token_stats AS t ON c.token = t.token AND t.stage1
     WHERE c.kind = 'click' AND c.link = 'recipient'
+), buckets AS MATERIALIZED (
+    SELECT token, ip, ts // {2 * w} AS bucket, 0 AS grid FROM rows WHERE ip <> ''
+    UNION ALL
+    SELECT token, ip, (ts + {w}) // {2 * w} AS bucket, 1 AS grid FROM rows WHERE ip <> ''
+), crowded AS (
+    -- enough clicks in one bucket (cheap), before counting their distinct addresses
+    SELECT token, grid, bucket FROM buckets GROUP BY ALL HAVING count(*) >= {int(burst_addresses)}
 ), burst AS (
-    SELECT DISTINCT token FROM (
-        SELECT token, ip, ts // {2 * w} AS bucket, 0 AS grid FROM rows WHERE ip <> ''
-        UNION ALL
-        SELECT token, ip, (ts + {w}) // {2 * w} AS bucket, 1 AS grid FROM rows WHERE ip <> ''
-    )
-    GROUP BY token, grid, bucket
-    HAVING count(DISTINCT ip) >= {int(burst_addresses)}
+    SELECT DISTINCT b.token
+    FROM buckets AS b SEMI JOIN crowded AS c ON b.token = c.token AND b.grid = c.grid AND b.bucket = c.bucket
+    GROUP BY b.token, b.grid, b.bucket
+    HAVING count(DISTINCT b.ip) >= {int(burst_addresses)}
 ), sequence AS (
     SELECT token
     FROM rows
