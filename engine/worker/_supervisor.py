@@ -300,6 +300,17 @@ class _AdminServer(ThreadingHTTPServer):
         super().__init__(addr, _AdminHandler)
 
 
+def _check_bindable(host: str, port: int) -> None:
+    """Fail with a message (not a Rust panic from Granian) when the address cannot be bound."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError as exc:
+            raise ServeError(f"cannot listen on {host}:{port}: {exc.strerror or exc}; pick another --port") from exc
+
+
 def run_server(options: ServeOptions, *, err: TextIO | None = None) -> int:
     """Run ``smslink serve`` in the foreground until SIGTERM/SIGINT. Returns the exit code."""
     from granian.constants import Interfaces
@@ -308,6 +319,7 @@ def run_server(options: ServeOptions, *, err: TextIO | None = None) -> int:
 
     sup = Supervisor(options, err=err)
     try:
+        _check_bindable(options.host, options.port)
         sup.prepare()
         os.environ[CONFIG_ENV] = msgspec.json.encode(sup.worker_config()).decode()
         try:
