@@ -5,8 +5,9 @@ It builds the request a phone would send and hands it to the worker's own
 printed is the answer a worker gives, by the same code, not a re-implementation.
 Nothing is logged and nothing is written.
 
-Privacy: the token is never echoed back (it is a recipient's key); facts are
-the request's, the geolocation's and the recipient's non-PII attributes.
+Privacy: the token is never echoed back (it is a recipient's key) and the
+address is shown truncated like in the click log; facts are the request's, the
+geolocation's and the recipient's non-PII attributes.
 Exit codes: 0 explained, 1 unknown link, unreadable snapshot or database.
 """
 
@@ -160,6 +161,8 @@ def _as_json(out: Any, camp: Any, now: float, host: str) -> dict[str, Any]:
 
 
 def _print_text(out: Any, camp: Any, rec: Any, now: float, host: str, client_ip: str, method: str) -> None:
+    from engine.clicklog import truncate_ip
+
     ev = out.event
     echo = click.echo
     if ev is None or ev.kind == "orphan":
@@ -172,7 +175,9 @@ def _print_text(out: Any, camp: Any, rec: Any, now: float, host: str, client_ip:
     retired = " (recipient retired from the audience)" if rec is not None and rec.retired else ""
     src = f" ({camp.source}:{{line}})" if camp is not None and camp.source else ""
     echo(f"link      {kind} of campaign {ev.campaign}{retired}")
-    echo(f"request   {method} https://{host}/<token> from {client_ip or 'no address'} at {_iso(now)}")
+    # the address is shown as the click log keeps it: truncated (/24, /48)
+    shown = (truncate_ip(client_ip) or "an invalid address") if client_ip else "no address"
+    echo(f"request   {method} https://{host}/<token> from {shown} at {_iso(now)}")
     facts = out.facts or {}
     echo(f"geo       {_geo_line(facts.get('geo'))}")
     echo(f"device    {ev.device}    language {ev.lang or 'none'}")

@@ -95,6 +95,7 @@ def test_store_by_ip_with_full_trace(snapshot, city_mmdb):
     assert "bot       human -> answer redirect" in out  # a phone's default headers: nothing suspicious
     assert "result    302 redirect -> https://www.acme.example/stores/nyc-soho?hero=family (route store-page)" in out
     assert REC_TOKEN not in out  # a recipient's key is never echoed
+    assert "from 1.0.0.0/24 at" in out and "1.0.0.9" not in out  # the address as the log keeps it
 
 
 def test_same_token_other_city_other_store(snapshot, city_mmdb):
