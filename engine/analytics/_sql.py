@@ -137,17 +137,21 @@ def _quote(text: str) -> str:
 
 
 # ----------------------------------------------------------------- stream stage
-def token_stats(base: str, *, fetch_before_tap_s: float, datacenter_reasons: list[str]) -> str:
+def token_stats(
+    base: str, *, fetch_before_tap_s: float, burst_addresses: int, datacenter_reasons: list[str]
+) -> str:
     """One row per recipient-link token of ``base``: the cheap half of the stream filter.
 
     ``stage1`` marks tokens that meet the necessary conditions of every stream
     rule of ``engine.bots`` (docs/bots.md, "stream rules") that can be checked
     without a DISTINCT: a rule moves only a ``human`` or ``suspect`` click; it
     needs a second click from another network (another address, or another
-    ASN when an address is missing); and a burst needs at least two
-    addresses, fetch-before-tap a movable click sooner than
-    ``fetch_before_tap_s`` after the send, datacenter-then-phone a movable
-    click with a datacenter reason. ``machine_only`` (every click a preview,
+    ASN when an address is missing); and a burst needs ``burst_addresses``
+    clicks from at least two addresses (``burst_possible``), fetch-before-tap
+    a movable click sooner than ``fetch_before_tap_s`` after the send with a
+    human click after it, datacenter-then-phone a movable click with a
+    (possible) datacenter reason with a human click from a phone after it
+    (``sequence_possible``). ``machine_only`` (every click a preview,
     scanner or bot, as logged) feeds the report for tokens the stream step
     leaves alone.
     """
@@ -156,20 +160,29 @@ def token_stats(base: str, *, fetch_before_tap_s: float, datacenter_reasons: lis
     # Addresses compared through their 64-bit hashes: min <> max means two
     # addresses (a hash collision could only hide a token from this cheap half
     # if two different networks hashed alike: 2^-64).
+    phone = "device IN ('ios', 'android', 'mobile')"
+    early = f"{movable} AND since_send_s >= 0 AND since_send_s < {float(fetch_before_tap_s)!r}"
     return f"""
-SELECT token, any_value(campaign) AS campaign,
-       bool_and(verdict IN ('preview', 'scanner', 'bot')) AS machine_only,
-       count(*) >= 2
-       AND bool_or({movable})
-       AND (min(ip_h) <> max(ip_h) OR (bool_or(ip_h IS NULL) AND min(asn) <> max(asn)))
-       AND (min(ip_h) <> max(ip_h)
-            OR bool_or({movable} AND since_send_s >= 0 AND since_send_s < {float(fetch_before_tap_s)!r})
-            OR bool_or({movable} AND ({dc_like}))) AS stage1
-FROM (SELECT token, campaign, verdict, reasons, since_send_s, asn,
-             CASE WHEN ip <> '' THEN hash(ip) END AS ip_h
-      FROM {base}
-      WHERE kind = 'click' AND link = 'recipient')
-GROUP BY token
+SELECT token, campaign, machine_only,
+       two_clicks AND burst_possible AS burst_possible,
+       two_clicks AND sequence_possible AS sequence_possible,
+       two_clicks AND (burst_possible OR sequence_possible) AS stage1
+FROM (
+    SELECT token, any_value(campaign) AS campaign,
+           bool_and(verdict IN ('preview', 'scanner', 'bot')) AS machine_only,
+           count(*) >= 2
+           AND bool_or({movable})
+           AND (min(ip_h) <> max(ip_h) OR (bool_or(ip_h IS NULL) AND min(asn) <> max(asn))) AS two_clicks,
+           count(*) >= {int(burst_addresses)} AND min(ip_h) <> max(ip_h) AS burst_possible,
+           coalesce(min(ts) FILTER ({early}) <= max(ts) FILTER (verdict = 'human'), false)
+           OR coalesce(min(ts) FILTER ({movable} AND ({dc_like}))
+                       <= max(ts) FILTER (verdict = 'human' AND {phone}), false) AS sequence_possible
+    FROM (SELECT token, campaign, verdict, reasons, since_send_s, asn, ts, device,
+                 CASE WHEN ip <> '' THEN hash(ip) END AS ip_h
+          FROM {base}
+          WHERE kind = 'click' AND link = 'recipient')
+    GROUP BY token
+)
 """
 
 
@@ -189,7 +202,8 @@ def stream_candidates(
     - datacenter-then-phone: a movable click with a datacenter reason (its
       base before the first ``:``), and a human click from a phone after it.
 
-    Tokens failing all three keep their logged verdicts without a trip
+    "After" is ``<=`` on ``ts``: the order of clicks in the same millisecond
+    is not fixed. Tokens failing all three keep their logged verdicts without a trip
     through Python; a property test holds this in step with
     ``engine.bots.rejudge_stream``.
     """
@@ -199,13 +213,14 @@ def stream_candidates(
     w = max(1, int(burst_window_s * 1000))
     return f"""
 WITH rows AS MATERIALIZED (
-    SELECT c.token, c.ts, c.ip, c.verdict, c.reasons, c.since_send_s, c.device
-    FROM {base} AS c SEMI JOIN token_stats AS t ON c.token = t.token AND t.stage1
+    SELECT c.token, c.ts, c.ip, c.verdict, c.reasons, c.since_send_s, c.device,
+           t.burst_possible, t.sequence_possible
+    FROM {base} AS c JOIN token_stats AS t ON c.token = t.token AND t.stage1
     WHERE c.kind = 'click' AND c.link = 'recipient'
 ), buckets AS MATERIALIZED (
-    SELECT token, ip, ts // {2 * w} AS bucket, 0 AS grid FROM rows WHERE ip <> ''
+    SELECT token, ip, ts // {2 * w} AS bucket, 0 AS grid FROM rows WHERE ip <> '' AND burst_possible
     UNION ALL
-    SELECT token, ip, (ts + {w}) // {2 * w} AS bucket, 1 AS grid FROM rows WHERE ip <> ''
+    SELECT token, ip, (ts + {w}) // {2 * w} AS bucket, 1 AS grid FROM rows WHERE ip <> '' AND burst_possible
 ), crowded AS (
     -- enough clicks in one bucket (cheap), before counting their distinct addresses
     SELECT token, grid, bucket FROM buckets GROUP BY ALL HAVING count(*) >= {int(burst_addresses)}
@@ -217,11 +232,12 @@ WITH rows AS MATERIALIZED (
 ), sequence AS (
     SELECT token
     FROM rows
+    WHERE sequence_possible
     GROUP BY token
     HAVING min(ts) FILTER ({movable} AND since_send_s >= 0 AND since_send_s < {float(fetch_before_tap_s)!r})
-               < max(ts) FILTER (verdict = 'human')
+               <= max(ts) FILTER (verdict = 'human')
         OR min(ts) FILTER ({movable} AND regexp_matches(reasons, {dc}))
-               < max(ts) FILTER (verdict = 'human' AND device IN ('ios', 'android', 'mobile'))
+               <= max(ts) FILTER (verdict = 'human' AND device IN ('ios', 'android', 'mobile'))
 )
 SELECT token FROM burst UNION SELECT token FROM sequence
 """

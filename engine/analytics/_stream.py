@@ -102,6 +102,7 @@ def _stream_step(
         + _sql.token_stats(
             base,
             fetch_before_tap_s=rules.fetch_before_tap_s,
+            burst_addresses=rules.burst_addresses,
             datacenter_reasons=sorted(rules.datacenter_reasons),
         )
     )
