@@ -10,7 +10,8 @@ from ._clock import load_zone
 from ._evaluate import CompiledCampaign, Decision, TraceStep, compile_campaign
 from ._facts import DEVICES, ClickFacts, classify_device, primary_language
 from ._geo import Geo, GeoReader
-from ._stores import EARTH_RADIUS_KM, StoreLocator, build_store_index, haversine_km, nearest_store
+from ._store_index import build_store_index
+from ._stores import EARTH_RADIUS_KM, StoreLocator, haversine_km, nearest_store
 from ._variants import assign_variant
 
 __all__ = [
