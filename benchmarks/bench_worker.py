@@ -61,6 +61,7 @@ from engine.snapshot import (  # noqa: E402
     Within,
     write_snapshot,
 )
+from engine.worker._supervisor import task_impl  # noqa: E402
 
 OUT = ROOT / "bench-out" / "worker"
 BIN = Path(sys.executable).parent
@@ -165,8 +166,10 @@ def free_port() -> int:
 def start(kind: str, snap: Path, mmdb: Path, workers: int) -> tuple[subprocess.Popen, int]:
     port = free_port()
     if kind == "bare":
+        # the same Granian options `smslink serve` uses (engine/worker/_supervisor.py)
         cmd = [str(BIN / "granian"), "--interface", "rsgi", "--workers", str(workers), "--no-ws",
-               "--log-level", "warning", "--port", str(port), "benchmarks.bare_granian:app"]
+               "--task-impl", task_impl().value, "--log-level", "warning", "--port", str(port),
+               "benchmarks.bare_granian:app"]
     else:
         logs = OUT / f"clicks-{kind}"
         shutil.rmtree(logs, ignore_errors=True)
