@@ -230,7 +230,15 @@ def compile_destination(
             expected="https://host/path... with placeholders only after the host",
             hint="write the domain out, e.g. https://www.acme.example/stores/{{ store.slug }}",
         )
-    split = urlsplit(first if "?" in first or "#" in first else first.split("{")[0])
+    try:
+        split = urlsplit(first if "?" in first or "#" in first else first.split("{")[0])
+    except ValueError as exc:  # e.g. an unbalanced "[" reads as a broken IPv6 literal
+        raise TemplateProblem(
+            "E326",
+            f"a destination must start with a literal scheme and host ({exc})",
+            expected="https://host/path... with placeholders only after the host",
+            hint="check the host part for stray brackets or spaces",
+        ) from exc
     merged = _merge_utm(parts, utm)
     return Destination(
         merged.to_template(),
