@@ -425,10 +425,10 @@ class CompiledCampaign:
                     "split per click (campaign-level link)" if not record.recipient else "no variant assigned")
                 steps.append(TraceStep("variant", variant or "none", variant is not None, (
                     f"experiment {self.experiment!r}: {how}",)))
+        # positional: keyword arguments cost more than the rest of this block
         return Decision(
-            status=status, url=url, route=route, variant=variant, store=store_id,
-            store_source=ev.store_source if store_id is not None else None,
-            device=ev.device, lang=ev.lang, trace=steps,
+            status, url, route, variant, store_id, ev.store_source if store_id is not None else None,
+            ev.device, ev.lang, steps,
         )
 
     def _trace_rule(

@@ -173,8 +173,8 @@ class StoreLocator:
                 d = a * a + b * b + c * c
                 if d < best:  # candidates are in store order: ties keep the lower index
                     best, best_i = d, i
-            s = self.storeset.stores[best_i]
-            km = haversine_km(lat, lon, s.lat, s.lon)
+            # chord length c between unit vectors -> great-circle angle 2 asin(c / 2)
+            km = 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(best) * 0.5))
             return (best_i, km) if km <= max_km else None
         if self._levels and max_km <= self._reach:
             return None  # outside the tree: every store is farther than its reach
