@@ -93,3 +93,19 @@ def test_records_without_location():
     assert geo_from_records(None, None) is None
     g = geo_from_records({"country": {"iso_code": "FR"}}, None)
     assert (g.country, g.lat, g.lon, g.accuracy_km) == ("FR", None, None, None)
+
+
+def test_fixture_accepts_raw_geoip2_records_and_asn_dicts(tmp_path):
+    from fixtures.geo import build_asn_mmdb
+
+    raw = {"country": {"iso_code": "JP"}, "subdivisions": [{"iso_code": "13"}],
+           "city": {"names": {"en": "Tokyo"}},
+           "location": {"latitude": 35.68, "longitude": 139.69, "accuracy_radius": 20, "time_zone": "Asia/Tokyo"}}
+    city = build_city_mmdb(tmp_path / "c.mmdb", [("192.0.2.0/24", raw)])
+    asn = build_asn_mmdb(tmp_path / "a.mmdb", {"192.0.2.0/24": {"asn": 2516, "org": "KDDI"}})
+    r = GeoReader(city, asn)
+    try:
+        g = r.lookup("192.0.2.10")
+        assert (g.country, g.region, g.city, g.timezone, g.asn, g.asn_org) == ("JP", "JP-13", "Tokyo", "Asia/Tokyo", 2516, "KDDI")
+    finally:
+        r.close()
