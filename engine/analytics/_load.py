@@ -72,12 +72,33 @@ def complete_lines(logs: LogSet, into: str | os.PathLike[str]) -> LogSet:
     for i, name in enumerate(logs.active):
         dest = Path(into) / f"active-{i:04d}.jsonl"
         with open(name, "rb") as src, open(dest, "wb") as out:
-            size = os.fstat(src.fileno()).st_size
-            data = src.read(size)
-            cut = data.rfind(b"\n") + 1
-            out.write(data[:cut])
+            size = os.fstat(src.fileno()).st_size  # the writer may append while we copy: stop here
+            left = size
+            while left > 0:
+                chunk = src.read(min(left, 1 << 20))
+                if not chunk:
+                    break
+                out.write(chunk)
+                left -= len(chunk)
+        _cut_after_last_newline(dest)
         copies.append(str(dest))
     return LogSet(logs.finished + tuple(copies), ())
+
+
+def _cut_after_last_newline(path: Path) -> None:
+    with open(path, "r+b") as fh:
+        end = fh.seek(0, os.SEEK_END)
+        pos = end
+        while pos > 0:
+            step = min(pos, 1 << 16)
+            fh.seek(pos - step)
+            block = fh.read(step)
+            nl = block.rfind(b"\n")
+            if nl >= 0:
+                fh.truncate(pos - step + nl + 1)
+                return
+            pos -= step
+        fh.truncate(0)
 
 
 def source_sql(logs: LogSet, columns: tuple[str, ...], *, compact: bool = False) -> str:
