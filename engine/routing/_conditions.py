@@ -295,6 +295,3 @@ def compile_condition(cond: Condition, attr_names: list[str]) -> _Cond:
         return _StoreOpen(cond)
     raise TypeError(f"unknown condition {type(cond).__name__} (snapshot newer than this engine?)")
 
-
-def needs_store(cond: Condition) -> bool:
-    return isinstance(cond, (HasStore, StoreOpen))

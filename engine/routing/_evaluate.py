@@ -23,7 +23,7 @@ from urllib.parse import quote
 from engine.snapshot import Campaign, Rule, Store, StoreSet, Template, TokenRecord
 
 from ._clock import LocalClock, clock_for, open_at
-from ._conditions import _Cond, compile_condition, hhmm, needs_store
+from ._conditions import _Cond, compile_condition, hhmm
 from ._facts import ClickFacts, classify_device, primary_language
 from ._stores import StoreLocator, locate
 from ._variants import cumulative_weights, pick_arm, variant_point
@@ -124,7 +124,7 @@ class _CompiledTemplate:
 
 
 class _CompiledRule:
-    __slots__ = ("closed", "conds", "id", "line", "needs_store", "rule", "to")
+    __slots__ = ("closed", "conds", "id", "line", "rule", "to")
 
     def __init__(self, rule: Rule, attr_names: list[str]) -> None:
         self.rule = rule
@@ -133,9 +133,6 @@ class _CompiledRule:
         self.conds: tuple[_Cond, ...] = tuple(compile_condition(c, attr_names) for c in rule.when)
         self.to = _CompiledTemplate(rule.to, attr_names)
         self.closed = _CompiledTemplate(rule.closed, attr_names) if rule.closed is not None else None
-        self.needs_store = self.closed is not None or any(needs_store(c) for c in rule.when)
-
-
 
 
 class Evaluation:
@@ -210,11 +207,17 @@ class Evaluation:
         today = store.hours[weekday - 1] if len(store.hours) == 7 else []
         spans = ", ".join(f"{hhmm(a)}-{hhmm(b)}" for a, b in today) or "closed"
         state = "open" if open_at(store.hours, minute, weekday) else "closed"
-        return f"{day} {hhmm(minute)} in {store.timezone or self.cc.campaign.timezone}: {state} (today {spans})"
+        zone = store.timezone if clock_for(store.timezone) is not None else self.cc.campaign.timezone
+        return f"{day} {hhmm(minute)} in {zone}: {state} (today {spans})"
 
 
 class CompiledCampaign:
-    """A campaign ready for clicks. Build with ``compile_campaign``; immutable after."""
+    """A campaign ready for clicks. Build with ``compile_campaign``.
+
+    Nothing changes after construction but bounded caches (nearest store per
+    location, quoted store fields, store clocks), which only ever hold what a
+    fresh computation would give.
+    """
 
     def __init__(self, campaign: Campaign, storeset: StoreSet | None) -> None:
         self.campaign = campaign
