@@ -16,6 +16,9 @@ and ``unjudged`` are counted apart, never as engaged.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
+
+from engine.bots import MOVABLE_VERDICTS, PHONE_DEVICES
 
 #: DuckDB types of the click-log fields (engine/clicklog/_record.py ClickEvent).
 #: Fields omitted from a line (msgspec ``omit_defaults``) read as NULL and the
@@ -132,6 +135,11 @@ def empty_sql(columns: tuple[str, ...], *, compact: bool = False) -> str:
     return "SELECT " + ", ".join(f"NULL::{types[c]} AS {c}" for c in columns) + " WHERE false"
 
 
+def _sql_list(values: Iterable[str]) -> str:
+    """``'a', 'b'`` for an SQL ``IN (...)``, sorted so the statement text is stable."""
+    return ", ".join(_quote(v) for v in sorted(values))
+
+
 def _quote(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
@@ -156,11 +164,11 @@ def token_stats(
     leaves alone.
     """
     dc_like = " OR ".join(f"contains(reasons, {_quote(chr(34) + r)})" for r in datacenter_reasons) or "false"
-    movable = "verdict IN ('human', 'suspect')"
+    movable = f"verdict IN ({_sql_list(MOVABLE_VERDICTS)})"
     # Addresses compared through their 64-bit hashes: min <> max means two
     # addresses (a hash collision could only hide a token from this cheap half
     # if two different networks hashed alike: 2^-64).
-    phone = "device IN ('ios', 'android', 'mobile')"
+    phone = f"device IN ({_sql_list(PHONE_DEVICES)})"
     early = f"{movable} AND since_send_s >= 0 AND since_send_s < {float(fetch_before_tap_s)!r}"
     return f"""
 SELECT token, campaign, machine_only,
@@ -209,7 +217,7 @@ def stream_candidates(
     """
     alternatives = "|".join(re.escape(r) for r in datacenter_reasons) or "(?!)"
     dc = _quote(f'"(?:{alternatives})(?::[^"]*)?"')
-    movable = "verdict IN ('human', 'suspect')"
+    movable = f"verdict IN ({_sql_list(MOVABLE_VERDICTS)})"
     w = max(1, int(burst_window_s * 1000))
     return f"""
 WITH rows AS MATERIALIZED (
@@ -237,7 +245,7 @@ WITH rows AS MATERIALIZED (
     HAVING min(ts) FILTER ({movable} AND since_send_s >= 0 AND since_send_s < {float(fetch_before_tap_s)!r})
                <= max(ts) FILTER (verdict = 'human')
         OR min(ts) FILTER ({movable} AND regexp_matches(reasons, {dc}))
-               <= max(ts) FILTER (verdict = 'human' AND device IN ('ios', 'android', 'mobile'))
+               <= max(ts) FILTER (verdict = 'human' AND device IN ({_sql_list(PHONE_DEVICES)}))
 )
 SELECT token FROM burst UNION SELECT token FROM sequence
 """

@@ -11,12 +11,14 @@ from ._defaults import default_policy, default_signals, policy_version
 from ._facts import VERDICT_NAMES, RequestFacts, Verdict, facts_from_event
 from ._lists import CURATED, LIST_NAMES, crawler_entries, crawler_package_version
 from ._patterns import PolicyError
-from ._stream import StreamRules, rejudge_stream
+from ._stream import MOVABLE_VERDICTS, PHONE_DEVICES, StreamRules, rejudge_stream
 
 __all__ = [
     "ANSWERS",
     "CURATED",
     "LIST_NAMES",
+    "MOVABLE_VERDICTS",
+    "PHONE_DEVICES",
     "SIGNAL_KINDS",
     "UA_CACHE_SIZE",
     "VERDICT_NAMES",

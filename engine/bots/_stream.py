@@ -24,8 +24,10 @@ from engine.clicklog import ClickEvent
 from ._classify import Classifier
 from ._facts import Verdict, facts_from_event
 
-_MOVABLE = frozenset({"human", "suspect"})
-_PHONES = frozenset({"ios", "android", "mobile"})
+#: Verdicts a stream rule may move (machines are never promoted back).
+MOVABLE_VERDICTS = frozenset({"human", "suspect"})
+#: Device classes that count as "a phone" in the datacenter-then-phone rule.
+PHONE_DEVICES = frozenset({"ios", "android", "mobile"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,14 +97,14 @@ def rejudge_stream(
         addresses = {events[i].ip for i in window if events[i].ip}
         if len(addresses) >= rules.burst_addresses:
             for i in window:
-                if verdicts[i].verdict in _MOVABLE and i not in moved:
+                if verdicts[i].verdict in MOVABLE_VERDICTS and i not in moved:
                     moved[i] = ("bot", "stream:burst")
 
     def human_later(pos: int) -> list[int]:
         return [j for j in order[pos + 1 :] if j not in moved and verdicts[j].verdict == "human"]
 
     for pos, i in enumerate(order):
-        if i in moved or verdicts[i].verdict not in _MOVABLE:
+        if i in moved or verdicts[i].verdict not in MOVABLE_VERDICTS:
             continue
         e = events[i]
         later = human_later(pos)
@@ -115,7 +117,7 @@ def rejudge_stream(
             continue
         # A datacenter, then a phone.
         if _has_reason(verdicts[i], dc_reasons) and any(
-            events[j].device in _PHONES and not _has_reason(verdicts[j], dc_reasons)
+            events[j].device in PHONE_DEVICES and not _has_reason(verdicts[j], dc_reasons)
             and _other_network(e, events[j])
             for j in later
         ):

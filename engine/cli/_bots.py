@@ -40,7 +40,7 @@ class _Answer(msgspec.Struct):
     reasons: list[str]
 
 
-def _load_classifier(policy: Path | None) -> Classifier:
+def load_classifier(policy: Path | None) -> Classifier:
     """The classifier of ``policy`` (a ``kind: bots`` file), or of the built-in default."""
     from engine.bots import PolicyError, compile_policy, default_policy
 
@@ -96,7 +96,7 @@ def classify(policy: Path | None) -> None:
     """
     from engine.bots import RequestFacts
 
-    clf = _load_classifier(policy)
+    clf = load_classifier(policy)
     decoder = msgspec.json.Decoder(_Request)
     encoder = msgspec.json.Encoder()
     out = sys.stdout.buffer
@@ -139,7 +139,7 @@ def rejudge(logs: Path, policy: Path | None, stream: bool, fmt: str) -> None:
     from engine.bots import facts_from_event, rejudge_stream
     from engine.clicklog import list_log_files, read_events
 
-    clf = _load_classifier(policy)
+    clf = load_classifier(policy)
     files = list_log_files(logs)
     if not files:
         raise click.ClickException(f"no click logs (clicks-*.jsonl) in {logs.as_posix()}")

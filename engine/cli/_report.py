@@ -105,9 +105,9 @@ def report(
             raise click.ClickException(f"{out}: folder {out.parent} does not exist")
     classifier = None
     if rejudge is not None:
-        from engine.cli._bots import _load_classifier
+        from engine.cli._bots import load_classifier
 
-        classifier = _load_classifier(rejudge)
+        classifier = load_classifier(rejudge)
     opts = ReportOptions(
         logs=str(logs), snapshot=str(snapshot), campaigns=campaigns, since_ms=since_ms, until_ms=until_ms,
         k=k, alpha=alpha, classifier=classifier, memory_limit=memory_limit,
