@@ -46,6 +46,9 @@ class Diagnostic:
     hint: str | None = None
     # Other places the same problem shows up (the first line of a duplicate key).
     related: tuple[SourceSpan, ...] = ()
+    # False for a value that may be a secret pasted by mistake: renderers then
+    # give the location but never quote the source line (CI logs are shared).
+    quote: bool = True
 
     def sort_key(self) -> tuple[str, int, int, str]:
         if self.span is None:

@@ -39,7 +39,7 @@ def render_text(
     ordered = sort_diagnostics(diagnostics)
     for d in ordered:
         lines = [_headline(d)]
-        if d.span is not None:
+        if d.span is not None and d.quote:
             text = _lines(d.span.path, sources, root, cache)
             if text is not None:
                 lines.extend(_quote(text, d.span))

@@ -9,6 +9,7 @@ errors are kept.
 
 from __future__ import annotations
 
+import dataclasses
 import types
 import typing
 from collections import defaultdict
@@ -98,10 +99,18 @@ def diagnostics_from_validation(
             expected = sorted(
                 {_TYPE_ERRORS[e["type"]] for e in by_path[loc] if e["type"] in _TYPE_ERRORS}
             )
-            out.append(_wrong_type(doc, loc, err, " or ".join(expected)))
+            out.append(_unquoted_if_secret(_wrong_type(doc, loc, err, " or ".join(expected)), err))
             continue
-        out.append(_one(doc, model, err, loc))
+        out.append(_unquoted_if_secret(_one(doc, model, err, loc), err))
     return out
+
+
+def _unquoted_if_secret(d: Diagnostic, err: dict[str, Any]) -> Diagnostic:
+    """A field named like a secret (``secret-env``) may hold a secret pasted by
+    mistake: locate the problem, never quote the line (CI logs are shared)."""
+    if any("secret" in str(part) for part in err["loc"]):
+        return dataclasses.replace(d, quote=False)
+    return d
 
 
 def _one(doc: SourceDoc, model: type[BaseModel], err: dict[str, Any], loc: Loc) -> Diagnostic:
