@@ -24,6 +24,7 @@ antimeridian; rows clamp at the poles. A coarse level (``_COARSE`` x
 from __future__ import annotations
 
 import math
+import weakref
 from threading import Lock
 
 from engine.snapshot import StoreSet
@@ -89,8 +90,8 @@ class StoreLocator:
     """
 
     __slots__ = (
-        "_coarse", "_cos", "_lat", "_levels", "_lon", "_reach", "_split", "_tree", "_xyz", "cell_deg",
-        "cells", "ncols", "nrows", "storeset",
+        "__weakref__", "_coarse", "_cos", "_lat", "_levels", "_lon", "_reach", "_split", "_tree", "_xyz",
+        "cell_deg", "cells", "ncols", "nrows", "storeset",
     )
 
     def __init__(self, storeset: StoreSet) -> None:
@@ -285,19 +286,23 @@ class StoreLocator:
         return out
 
 
-_locators: dict[int, StoreLocator] = {}
+# Locators by store-set identity, held weakly: the compiled campaigns of an open
+# snapshot keep theirs alive, and a superseded snapshot's locators go with it
+# (a worker republished every few minutes must not pile up 100,000-store
+# indexes). The last few used through ``nearest_store`` are also held strongly,
+# so a caller looping over it does not rebuild the locator per call.
+_locators: weakref.WeakValueDictionary[int, StoreLocator] = weakref.WeakValueDictionary()
+_recent: list[StoreLocator] = []
 _locators_lock = Lock()
 
 
 def locate(storeset: StoreSet) -> StoreLocator:
-    """The prepared locator of ``storeset`` (cached by identity, a few store sets per process)."""
+    """The prepared locator of ``storeset`` (shared by every campaign using that store set)."""
     loc = _locators.get(id(storeset))
     if loc is not None and loc.storeset is storeset:
         return loc
     loc = StoreLocator(storeset)
     with _locators_lock:
-        if len(_locators) >= 16:
-            _locators.clear()
         _locators[id(storeset)] = loc
     return loc
 
@@ -320,4 +325,9 @@ def nearest_store(storeset: StoreSet, lat: float, lon: float, max_km: float) -> 
         ``(index into storeset.stores, distance km)``, ties to the lower index;
         None when no store is that close or the point is not a valid location.
     """
-    return locate(storeset).nearest(lat, lon, max_km)
+    loc = locate(storeset)
+    if not _recent or _recent[-1] is not loc:
+        with _locators_lock:
+            _recent.append(loc)
+            del _recent[:-2]
+    return loc.nearest(lat, lon, max_km)

@@ -137,3 +137,23 @@ def test_invalid_store_location_is_refused(bad):
 def test_haversine_known_distance():
     # New York City Hall to Los Angeles City Hall: about 3,936 km on the mean sphere
     assert haversine_km(40.7128, -74.0060, 34.0522, -118.2437) == pytest.approx(3936, abs=5)
+
+
+def test_superseded_store_sets_are_not_kept_alive():
+    """A worker republished many times must not accumulate store indexes."""
+    import gc
+    import weakref
+
+    from engine.routing import compile_campaign
+    from engine.snapshot import Campaign, StorePolicy, Template
+
+    camp = Campaign(id="c", name="c", owner="o", brand="b", domains=["d"], routes=[],
+                    default=Template(["https://x/"]), campaign_token="T", stores=StorePolicy("t"))
+    refs = []
+    for _ in range(20):
+        ss = _storeset([(40.0, -74.0), (41.0, -73.0)])
+        cc = compile_campaign(camp, ss)
+        refs.append(weakref.ref(cc.locator))
+        del cc, ss
+    gc.collect()
+    assert sum(r() is not None for r in refs) == 0
