@@ -62,7 +62,7 @@ review: $(STAMP) ## review the work tree against main (BASE=ref to override)
 demo: $(STAMP) ## the whole story end to end on embedded defaults
 	$(PY) scripts/demo.py
 
-bench: bench-compile bench-worker bench-bots bench-report bench-webhooks bench-publish ## every benchmark
+bench: bench-compile bench-worker bench-routing bench-bots bench-report bench-webhooks bench-publish ## every benchmark
 
 bench-compile: $(STAMP) ## compile a 2,000,000-recipient audience: wall time, peak RSS, bytes/recipient
 	$(PY) benchmarks/bench_compile.py
@@ -75,6 +75,9 @@ bench-bots: $(STAMP) ## cost of the bot classifier per request
 
 bench-report: $(STAMP) ## 10,000,000 click lines over 2,000,000 tokens through smslink report
 	$(PY) benchmarks/bench_report.py
+
+bench-routing: $(STAMP) ## click-time routing: nearest store, resolve default-only vs full, trace
+	$(PY) benchmarks/bench_routing.py
 
 bench-publish: $(STAMP) ## publish + token-continuity check of a 2,000,000-recipient snapshot
 	$(PY) benchmarks/bench_publish.py

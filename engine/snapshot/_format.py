@@ -22,7 +22,7 @@ from typing import Any, Literal
 import msgspec
 
 FORMAT_MAJOR = 1
-FORMAT_MINOR = 0
+FORMAT_MINOR = 1  # 1.1: StoreIndex quadtree fields (tree_deg, tree, split, tree_reach_km)
 
 #: Token alphabet: letters and digits that survive SMS (all are GSM-7 basic
 #: characters) and URLs unescaped, minus look-alikes (0/O/o, 1/l/I). 55 symbols.
@@ -354,8 +354,8 @@ class TokenRecord(msgspec.Struct, array_like=True, frozen=True):
 class BotSignal(msgspec.Struct, frozen=True):
     """One signal of a bot policy, in evaluation order (cheapest first).
 
-    ``kind`` names the check (method, header, user-agent, header-shape,
-    network, timing, ...); ``params`` are the kind's settings as authored and
+    ``kind`` names the check (method, prefetch-header, missing-user-agent,
+    user-agent, header-shape, referer, network, timing); ``params`` are the kind's settings as authored and
     normalized by the compiler. ``strength`` "strong" decides alone; "weak"
     signals add up to ``BotPolicy.weak_threshold``. ``engine/bots`` owns the
     interpretation; see docs/bots.md.
@@ -376,7 +376,7 @@ class BotPolicy(msgspec.Struct, frozen=True):
     signals: list[BotSignal] = []
     weak_threshold: int = 2
     weak_verdict: str = "suspect"
-    # What each verdict is answered with: redirect | preview-page | no-store-204
+    # What each verdict is answered with: redirect | preview-page | prefetch
     answers: dict[str, str] = {}
     source: str = ""
 

@@ -1,0 +1,64 @@
+"""Snapshots written by every released format version: which this reader accepts.
+
+Each ``tests/compat/v<MAJOR>.<MINOR>/snapshot.lmdb`` was written by the engine
+of that format (``make_fixture.py``) and is never rewritten. Bumping
+``FORMAT_MAJOR`` or ``FORMAT_MINOR`` is deliberate: the pin below fails first.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import lmdb
+import msgspec
+import pytest
+
+from engine.routing import compile_campaign, nearest_store
+from engine.snapshot import FORMAT_MAJOR, FORMAT_MINOR, SnapshotError, open_snapshot
+
+HERE = Path(__file__).resolve().parent
+FIXTURES = sorted(p.parent.name for p in HERE.glob("v*/snapshot.lmdb"))
+
+
+def test_the_format_version_is_pinned():
+    assert (FORMAT_MAJOR, FORMAT_MINOR) == (1, 1)
+    assert f"v{FORMAT_MAJOR}.{FORMAT_MINOR}" in FIXTURES, "write the fixture: tests/compat/make_fixture.py"
+
+
+@pytest.mark.parametrize("version", FIXTURES)
+def test_every_fixture_of_the_current_major_opens_verifies_and_routes(version, tmp_path):
+    major = int(version[1:].split(".")[0])
+    assert major == FORMAT_MAJOR  # a fixture of another major belongs to the refusal test
+    with open_snapshot(HERE / version / "snapshot.lmdb", verify=True) as snap:
+        assert snap.meta.format_major == major
+        assert [c.id for c in snap.campaigns] == ["compat"]
+        rec = snap.lookup("Ab3dEf7h")
+        assert rec is not None and rec.recipient == "cust-1" and rec.store == 1
+        retired = snap.lookup("Zz9yXw8v")
+        assert retired is not None and retired.retired
+        storeset = snap.storesets["stores"]
+        # the nearest store to Chicago's loop is Chicago, whichever index the file carries
+        found = nearest_store(storeset, 41.88, -87.63, 50)
+        assert found is not None and storeset.stores[found[0]].id == "chi"
+        compiled = compile_campaign(snap.campaigns[0], storeset)
+        assert compiled is not None
+
+
+def test_a_newer_major_is_refused_with_advice(tmp_path):
+    path = tmp_path / "snapshot.lmdb"
+    shutil.copyfile(HERE / f"v{FORMAT_MAJOR}.{FORMAT_MINOR}" / "snapshot.lmdb", path)
+    path.chmod(0o644)
+    env = lmdb.open(str(path), subdir=False, lock=False)
+    with env.begin(write=True) as txn:
+        meta = msgspec.msgpack.decode(txn.get(b"m:meta"))
+        meta["format_major"] = FORMAT_MAJOR + 1
+        meta["format_minor"] = 0
+        txn.put(b"m:meta", msgspec.msgpack.encode(meta))
+    env.close()
+    with pytest.raises(SnapshotError) as info:
+        open_snapshot(path)
+    message = str(info.value)
+    assert f"format {FORMAT_MAJOR + 1}.x is not supported" in message
+    assert f"reads {FORMAT_MAJOR}.x" in message
+    assert "recompile" in message
