@@ -61,9 +61,9 @@ from engine.snapshot import (  # noqa: E402
     Within,
     write_snapshot,
 )
-from engine.worker._supervisor import task_impl  # noqa: E402
 
 OUT = ROOT / "bench-out" / "worker"
+TASK_IMPL = os.environ.get("BENCH_TASK_IMPL", "asyncio")  # both servers; "rust" to compare
 BIN = Path(sys.executable).parent
 HOST = "go.acme.example"
 N_TOKENS = 2_000_000
@@ -168,13 +168,13 @@ def start(kind: str, snap: Path, mmdb: Path, workers: int) -> tuple[subprocess.P
     if kind == "bare":
         # the same Granian options `smslink serve` uses (engine/worker/_supervisor.py)
         cmd = [str(BIN / "granian"), "--interface", "rsgi", "--workers", str(workers), "--no-ws",
-               "--task-impl", task_impl().value, "--log-level", "warning", "--port", str(port),
+               "--task-impl", TASK_IMPL, "--log-level", "warning", "--port", str(port),
                "benchmarks.bare_granian:app"]
     else:
         logs = OUT / f"clicks-{kind}"
         shutil.rmtree(logs, ignore_errors=True)
         cmd = [str(BIN / "smslink"), "serve", "--snapshot", str(snap), "--logs", str(logs),
-               "--workers", str(workers), "--port", str(port), "--admin-port", "0"]
+               "--workers", str(workers), "--port", str(port), "--admin-port", "0", "--task-impl", TASK_IMPL]
         if kind == "full":
             cmd += ["--geoip", str(mmdb), "--client-ip-header", "X-Forwarded-For"]
     proc = subprocess.Popen(["taskset", "-c", "0", *cmd], cwd=ROOT, stdout=subprocess.DEVNULL,

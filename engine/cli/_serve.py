@@ -28,11 +28,14 @@ import click
 @click.option("--client-ip-header", metavar="NAME",
               help="Behind a trusted load balancer: read the client address from this header "
                    "(its last entry), e.g. X-Forwarded-For.")
+@click.option("--task-impl", default="asyncio", show_default=True, type=click.Choice(["asyncio", "rust"]),
+              help="Granian's task implementation; rust (Python < 3.12, experimental in Granian) "
+                   "saves a few microseconds per request.")
 @click.option("--log-level", default="warning", show_default=True,
               type=click.Choice(["debug", "info", "warning", "error"]), help="Granian's own log level.")
 def serve(snapshot: str, logs: str, geoip: str | None, asn: str | None, workers: int, host: str,
           port: int, admin_host: str, admin_port: int, fallback_url: str | None, rotate_mb: int,
-          rotate_seconds: int, client_ip_header: str | None, log_level: str) -> None:
+          rotate_seconds: int, client_ip_header: str | None, task_impl: str, log_level: str) -> None:
     """Run the redirect worker until SIGTERM or Ctrl-C.
 
     Each worker process opens the snapshot once, read-only, and answers
@@ -49,7 +52,7 @@ def serve(snapshot: str, logs: str, geoip: str | None, asn: str | None, workers:
         snapshot=snapshot, logs=logs, geoip=geoip, asn=asn, workers=workers, host=host, port=port,
         admin_host=admin_host, admin_port=admin_port or None, fallback_url=fallback_url,
         rotate_bytes=rotate_mb * 1024 * 1024, rotate_seconds=float(rotate_seconds), log_level=log_level,
-        client_ip_header=client_ip_header,
+        client_ip_header=client_ip_header, task_impl=task_impl,
     )
     try:
         code = run_server(options)

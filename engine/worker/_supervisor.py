@@ -66,6 +66,9 @@ class ServeOptions:
     log_level: str = "warning"  # Granian's own log (its access log is always off)
     run_dir: str | None = None  # state + metrics files; default: a fresh temporary folder
     client_ip_header: str | None = None  # e.g. x-forwarded-for, only behind a trusted proxy
+    # Granian's task implementation: "asyncio" (default) or "rust" (Python < 3.12;
+    # Granian calls it experimental; a few µs less per request, docs/worker.md)
+    task_impl: str = "asyncio"
 
 
 def resolve_source(snapshot: str) -> str:
@@ -311,20 +314,9 @@ def _check_bindable(host: str, port: int) -> None:
             raise ServeError(f"cannot listen on {host}:{port}: {exc.strerror or exc}; pick another --port") from exc
 
 
-def task_impl() -> Any:
-    """Granian's Rust task implementation where it exists (Python < 3.12), else asyncio.
-
-    The click path never awaits, so it needs nothing from asyncio tasks; Rust
-    tasks save a few microseconds of server CPU per request (docs/worker.md).
-    """
-    from granian.constants import TaskImpl
-
-    return TaskImpl.rust if sys.version_info < (3, 12) else TaskImpl.asyncio
-
-
 def run_server(options: ServeOptions, *, err: TextIO | None = None) -> int:
     """Run ``smslink serve`` in the foreground until SIGTERM/SIGINT. Returns the exit code."""
-    from granian.constants import Interfaces
+    from granian.constants import Interfaces, TaskImpl
     from granian.log import LogLevels
     from granian.server import Server
 
@@ -356,7 +348,7 @@ def run_server(options: ServeOptions, *, err: TextIO | None = None) -> int:
             backlog=options.backlog,
             log_access=False,
             log_level=LogLevels(options.log_level),
-            task_impl=task_impl(),
+            task_impl=TaskImpl(options.task_impl),
             respawn_failed_workers=True,
             respawn_interval=0.5,
             workers_kill_timeout=10,
