@@ -40,6 +40,7 @@ from ._pages import not_found_page
 CONFIG_ENV = "SMSLINK_WORKER_CONFIG"
 _CLOSE_GRACE_S = 5.0  # an old snapshot is closed this long after the swap
 _POLL_S = 0.2  # state-file check period
+_METRICS_S = 0.5  # metrics file and rotation tick period
 
 
 class WorkerConfig(msgspec.Struct, frozen=True):
@@ -244,7 +245,7 @@ class RedirectApp:
                 for item in [r for r in self._retiring if r[0] <= now]:
                     self._retiring.remove(item)
                     item[1].close()
-                if now - last_tick >= 1.0:
+                if now - last_tick >= _METRICS_S:
                     last_tick = now
                     self._loop.call_soon_threadsafe(self.writer.tick)
                     self.metrics.log_lines = self.writer.lines_written

@@ -2,11 +2,11 @@
 
 Aggregation across Granian's worker processes: each worker counts in plain
 Python ints (a dict increment on the hot path, no lock: one event-loop thread
-touches them) and a housekeeping thread writes them once a second to
+touches them) and a housekeeping thread writes them twice a second to
 ``<run dir>/metrics/worker-<pid>.json`` (write then rename, so a reader never
 sees half a file). The admin server in the main process sums every file it
 finds. Files of dead workers are kept, so totals never go backwards when a
-worker is killed and respawned; what a killed worker counted in its last
+worker is killed and respawned; what a killed worker counted in its last half
 second is lost from the metrics (never from the click log). See
 docs/operations.md.
 """
