@@ -30,7 +30,7 @@ import msgspec
 # The arm of each token is engine.routing's assign_variant; its steps are used
 # directly so the weights are accumulated once per campaign, not per recipient
 # (test_build checks that both give the same arm for every recipient).
-from engine.routing._variants import cumulative_weights, pick_arm, variant_point
+from engine.routing import cumulative_weights, pick_arm, variant_point
 from engine.snapshot import (
     BotPolicy,
     Campaign,

@@ -12,7 +12,7 @@ from ._facts import DEVICES, ClickFacts, classify_device, primary_language
 from ._geo import Geo, GeoReader
 from ._store_index import build_store_index
 from ._stores import EARTH_RADIUS_KM, StoreLocator, haversine_km, nearest_store
-from ._variants import assign_variant
+from ._variants import assign_variant, cumulative_weights, pick_arm, variant_point
 
 __all__ = [
     "DEVICES",
@@ -28,8 +28,11 @@ __all__ = [
     "build_store_index",
     "classify_device",
     "compile_campaign",
+    "cumulative_weights",
     "haversine_km",
     "load_zone",
     "nearest_store",
+    "pick_arm",
     "primary_language",
+    "variant_point",
 ]
