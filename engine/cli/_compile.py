@@ -107,7 +107,7 @@ def compile_cmd(
     bound = _parse_bindings(audiences)
     stage = "load"
     try:
-        from engine.compiler._link import load_plan
+        from engine.compiler import load_plan
 
         try:
             plan = load_plan(root, config_commit=_git_commit(root))
@@ -115,7 +115,7 @@ def compile_cmd(
             _print_diagnostics(exc, fmt, root)
             sys.exit(1)
         stage = "build"
-        from engine.compiler._build import BuildOptions, CompileError, compile_plan
+        from engine.compiler import BuildOptions, CompileError, compile_plan
 
         key = os.environ.get(recipient_key_env, "")
         opts = BuildOptions(
@@ -407,7 +407,7 @@ def audience() -> None:
 def generate(count: int, out: Path, seed: int, with_attributes: bool, id_column: str,
              phone_format: str, stores_csv: Path | None) -> None:
     """Write COUNT fictional recipients (reserved fictional US 555 numbers) to a CSV."""
-    from engine.compiler._fiction import FictionError, generate_audience
+    from engine.compiler import FictionError, generate_audience
 
     try:
         info = generate_audience(

@@ -13,11 +13,9 @@ from typing import NoReturn
 
 import click
 
-from engine.snapshot._io import SnapshotError
-from engine.snapshot._publish import DEFAULT_KEEP, PublishResult, pull_current
-from engine.snapshot._publish import publish as publish_to
-from engine.snapshot._publish import rollback as rollback_to
-from engine.snapshot._versions import list_versions
+from engine.snapshot import DEFAULT_KEEP, PublishResult, SnapshotError, list_versions, pull_current
+from engine.snapshot import publish as publish_to
+from engine.snapshot import rollback as rollback_to
 
 _TO_HELP = "Publish folder (shared volume) or s3://bucket/prefix (endpoint from AWS_ENDPOINT_URL)."
 
@@ -177,7 +175,7 @@ def mirror(source: str, to: str, interval: float, once: bool) -> None:
     """
     import time
 
-    from engine.snapshot._s3 import S3Mirror
+    from engine.snapshot import S3Mirror
 
     if not source.startswith("s3://"):
         _fail(f"--from {source}: expected s3://bucket/prefix (a local folder needs no mirror)")

@@ -86,7 +86,7 @@ def load_revision(tree: Path, label: str, commit: str | None) -> tuple[Revision 
 
 def load_plan_or_errors(tree: Path, commit: str | None) -> tuple[Any, str]:
     """The compiler's Plan for a config tree, or (None, the rendered errors)."""
-    from engine.compiler._link import load_plan
+    from engine.compiler import load_plan
     from engine.diagnostics import DiagnosticsError
     from engine.diagnostics import render_text as render_diagnostics
 
@@ -120,7 +120,7 @@ def compute_impacts(base_plan: Any, head_plan: Any, audiences: tuple[str, ...], 
     import os
     from datetime import UTC, datetime
 
-    from engine.compiler._build import BuildOptions, CompileError, compile_plan
+    from engine.compiler import BuildOptions, CompileError, compile_plan
     from engine.review.impact import audience_impacts
     from engine.snapshot import open_snapshot
 

@@ -52,7 +52,7 @@ def validate(root: Path, fmt: str) -> None:
 
     stage = "load"
     try:
-        from engine.compiler._link import link_config
+        from engine.compiler import link_config
 
         stage = "link"
         result = link_config(root)

@@ -44,9 +44,22 @@ from ._format import (
     token_key,
 )
 from ._io import Snapshot, SnapshotError, open_snapshot, resolve_pointer, write_snapshot
-from ._publish import publish_snapshot, swap_pointer
+from ._publish import (
+    DEFAULT_KEEP,
+    ContinuityReport,
+    PublishResult,
+    check_continuity,
+    publish,
+    publish_snapshot,
+    pull_current,
+    rollback,
+    swap_pointer,
+)
+from ._s3 import S3Mirror
+from ._versions import PublishError, VersionInfo, list_versions
 
 __all__ = [
+    "DEFAULT_KEEP",
     "FORMAT_MAJOR",
     "FORMAT_MINOR",
     "META_KEY",
@@ -57,6 +70,7 @@ __all__ = [
     "Campaign",
     "City",
     "Condition",
+    "ContinuityReport",
     "Country",
     "Dates",
     "Device",
@@ -68,8 +82,11 @@ __all__ = [
     "Message",
     "Meta",
     "Preview",
+    "PublishError",
+    "PublishResult",
     "Region",
     "Rule",
+    "S3Mirror",
     "Snapshot",
     "SnapshotError",
     "Store",
@@ -81,13 +98,19 @@ __all__ = [
     "TokenRecord",
     "Variant",
     "VariantArm",
+    "VersionInfo",
     "Within",
     "campaign_key",
+    "check_continuity",
     "endpoint_key",
+    "list_versions",
     "open_snapshot",
     "policy_key",
+    "publish",
     "publish_snapshot",
+    "pull_current",
     "resolve_pointer",
+    "rollback",
     "storeset_key",
     "swap_pointer",
     "token_key",

@@ -60,7 +60,7 @@ def test_json_format_is_machine_readable() -> None:
 
 
 def test_internal_failure_is_reported_as_a_bug_with_exit_3(monkeypatch: pytest.MonkeyPatch) -> None:
-    import engine.compiler._link as link
+    import engine.compiler as link
 
     def boom(root: Path, **_: object) -> None:
         raise RuntimeError("kaboom")
