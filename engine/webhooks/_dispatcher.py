@@ -30,7 +30,7 @@ from pathlib import Path
 import msgspec
 
 from engine import __version__
-from engine.clicklog import ClickEvent, list_log_files, read_lines
+from engine.clicklog import ClickEvent, LogFile, list_log_files, read_lines
 from engine.snapshot import Endpoint
 
 from ._payload import build_payload, encode_payload, event_type
@@ -203,6 +203,7 @@ class EndpointRunner:
             await asyncio.gather(self._read_loop(), self._retry_loop())
             if self._in_flight:
                 await asyncio.gather(*self._in_flight)
+            self.metrics.lag_bytes = self._lag(list_log_files(self.logs))  # after the last acks
         finally:
             saver.cancel()
             self.save()
@@ -231,7 +232,6 @@ class EndpointRunner:
     async def _read_pass(self) -> None:
         files = list_log_files(self.logs)
         endpoint = self.target.endpoint
-        lag = 0
         for lf in files:
             prog = self.progress.setdefault(lf.stem, _FileProgress(0))
             pos = prog.read_pos
@@ -272,14 +272,22 @@ class EndpointRunner:
                 self._dirty = True
             if self.halted():
                 return
-            if not lf.path.name.endswith(".gz"):
-                with contextlib.suppress(FileNotFoundError):
-                    lag += max(0, lf.path.stat().st_size - prog.committed())
         present = {lf.stem for lf in files}
         for stem in [s for s, p in self.progress.items() if s not in present and not p.pending]:
             del self.progress[stem]  # the log was deleted (retention): forget it
             self._dirty = True
-        self.metrics.lag_bytes = lag
+        self.metrics.lag_bytes = self._lag(files)
+
+    def _lag(self, files: list[LogFile]) -> int:
+        """Log bytes not yet settled: what a crash now would make us read again."""
+        lag = 0
+        for lf in files:
+            prog = self.progress.get(lf.stem)
+            if prog is None or lf.path.name.endswith(".gz"):
+                continue
+            with contextlib.suppress(FileNotFoundError):
+                lag += max(0, lf.path.stat().st_size - prog.committed())
+        return lag
 
     async def _wait_space(self) -> None:
         with contextlib.suppress(TimeoutError):

@@ -225,3 +225,22 @@ def test_metrics_file_in_prometheus_text_format(tmp_path, fake_clock):
     assert 'smslink_webhook_pending_retries{endpoint="crm"} 1\n' in text
     assert "# TYPE smslink_webhook_lag_bytes gauge" in text
     assert render_metrics({}).count("# TYPE") == 9
+
+
+def test_lag_is_measured_after_the_last_acknowledgement(tmp_path, fake_clock):
+    """A --once run that delivered everything reports no lag (it used to report the
+    bytes still in flight when the read pass ended)."""
+    events = [make_event(i) for i in range(40)]
+    write_log(tmp_path / "clicks", events)
+    rec = Recorder()
+    m = _run([mock_target(rec)], tmp_path / "clicks", tmp_path / "state", fake_clock)
+    assert m["crm"].delivered == 40
+    assert m["crm"].lag_bytes == 0
+
+
+def test_lag_counts_what_is_left_when_an_event_cannot_settle(tmp_path, fake_clock):
+    events = [make_event(i) for i in range(3)]
+    path = write_log(tmp_path / "clicks", events)
+    rec = Recorder(lambda eid, n: httpx.Response(410))  # disables the endpoint at the first event
+    m = _run([mock_target(rec)], tmp_path / "clicks", tmp_path / "state", fake_clock)
+    assert 0 < m["crm"].lag_bytes <= path.stat().st_size
