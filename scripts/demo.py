@@ -67,13 +67,40 @@ IMESSAGE_PREVIEW = "facebookexternalhit/1.1 Facebot Twitterbot/1.0"
 WHATSAPP = "WhatsApp/2.23.20.0 A"
 CURL = "curl/8.5.0"
 
+# A tiny demo world on documentation address ranges (RFC 5737), built offline the
+# way the tests build theirs: where each tap seems to come from.
+CITIES = {
+    "192.0.2.0/26": {"country": "US", "region": "US-NY", "city": "New York", "lat": 40.7128,
+                     "lon": -74.006, "accuracy_km": 5, "timezone": "America/New_York"},
+    "192.0.2.64/26": {"country": "US", "region": "US-MA", "city": "Boston", "lat": 42.3601,
+                      "lon": -71.0589, "accuracy_km": 10, "timezone": "America/New_York"},
+    "192.0.2.128/26": {"country": "CA", "region": "CA-QC", "city": "Montreal", "lat": 45.5019,
+                       "lon": -73.5674, "accuracy_km": 20, "timezone": "America/Toronto"},
+    "198.51.100.0/26": {"country": "US", "region": "US-IL", "city": "Chicago", "lat": 41.8781,
+                        "lon": -87.6298, "accuracy_km": 20, "timezone": "America/Chicago"},
+    "198.51.100.64/26": {"country": "US", "region": "US-TX", "city": "Dallas", "lat": 32.7767,
+                         "lon": -96.797, "accuracy_km": 20, "timezone": "America/Chicago"},
+    "203.0.113.0/26": {"country": "US", "region": "US-CA", "city": "San Francisco", "lat": 37.7749,
+                       "lon": -122.4194, "accuracy_km": 10, "timezone": "America/Los_Angeles"},
+    "203.0.113.64/26": {"country": "US", "region": "US-WA", "city": "Seattle", "lat": 47.6062,
+                        "lon": -122.3321, "accuracy_km": 10, "timezone": "America/Los_Angeles"},
+    "203.0.113.128/26": {"country": "US", "lat": 37.751, "lon": -97.822, "accuracy_km": 1000},
+}
+PHONE_NETS = ["192.0.2.%d", "192.0.2.%d", "192.0.2.%d", "198.51.100.%d", "198.51.100.%d",
+              "203.0.113.%d", "203.0.113.%d", "203.0.113.%d"]
+PHONE_BASE = [0, 64, 128, 0, 64, 0, 64, 128]
+DATACENTER = "203.0.113.200"  # the demo's "cloud": AS16509 in the ASN database
+
 
 def step(title: str) -> None:
     print(f"\n\033[1m== {title}\033[0m", flush=True)
 
 
-def run(*args: str, check: bool = True, capture: bool = False) -> subprocess.CompletedProcess[str]:
-    print("$ smslink " + " ".join(args[1:]) if args[0] == SMSLINK else "$ " + " ".join(args), flush=True)
+def run(*args: str, check: bool = True, capture: bool = False,
+        shown: str | None = None) -> subprocess.CompletedProcess[str]:
+    """Run a command, echoing it (``shown`` replaces the echo when an argument is private)."""
+    echo = shown or (" ".join(["smslink", *args[1:]]) if args[0] == SMSLINK else " ".join(args))
+    print("$ " + echo, flush=True)
     env = {**os.environ, **DEMO_ENV}
     proc = subprocess.run(args, cwd=ROOT, env=env, text=True, capture_output=capture)
     if capture and proc.stdout:
@@ -102,6 +129,18 @@ def wait_port(port: int, proc: subprocess.Popen[bytes], timeout: float = 20.0) -
         except OSError:
             time.sleep(0.05)
     sys.exit(f"demo: the worker did not listen on port {port} within {timeout:.0f}s")
+
+
+def wait_ready(admin: int, proc: subprocess.Popen[bytes], timeout: float = 20.0) -> httpx.Response:
+    """The port opens before the workers have loaded the snapshot: poll /readyz."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if proc.poll() is not None:
+            sys.exit(f"demo: the worker exited early with code {proc.returncode}")
+        r = httpx.get(f"http://127.0.0.1:{admin}/readyz", timeout=5)
+        if r.status_code == 200 or time.monotonic() > deadline:
+            return r
+        time.sleep(0.1)
 
 
 def compile_step() -> Path:
@@ -134,9 +173,10 @@ def traffic(port: int, links: list[dict[str, str]]) -> dict[str, int]:
     sent: dict[str, int] = {}
     base = f"http://127.0.0.1:{port}"
 
-    def get(link: str, ua: str, headers: dict[str, str] | None = None, method: str = "GET") -> int:
+    def get(link: str, ua: str, headers: dict[str, str] | None = None, method: str = "GET",
+            ip: str = "192.0.2.10") -> int:
         url = httpx.URL(link)
-        h = {"host": url.host, "user-agent": ua, **(headers or {})}
+        h = {"host": url.host, "user-agent": ua, "x-forwarded-for": ip, **(headers or {})}
         r = client.request(method, base + url.path, headers=h)
         key = f"{r.status_code}"
         sent[key] = sent.get(key, 0) + 1
@@ -145,19 +185,22 @@ def traffic(port: int, links: list[dict[str, str]]) -> dict[str, int]:
     with httpx.Client(follow_redirects=False, timeout=5) as client:
         for item in links:
             link = item["link"]
+            net = rng.randrange(len(PHONE_NETS))
+            phone_ip = PHONE_NETS[net] % (PHONE_BASE[net] + rng.randrange(1, 60))
             roll = rng.random()
             if roll < 0.35:  # iMessage / WhatsApp fetch a preview on arrival, from the phone
-                get(link, rng.choice([IMESSAGE_PREVIEW, WHATSAPP]))
+                get(link, rng.choice([IMESSAGE_PREVIEW, WHATSAPP]), ip=phone_ip)
             if roll < 0.10:  # a carrier/security scanner checks the link within seconds
-                get(link, CURL, method=rng.choice(["HEAD", "GET"]))
+                get(link, CURL, method=rng.choice(["HEAD", "GET"]), ip=DATACENTER)
             if rng.random() < 0.30:  # the recipient taps
                 ua = rng.choice([IPHONE, ANDROID, INSTAGRAM])
-                get(link, ua, HUMAN_HEADERS)
+                get(link, ua, HUMAN_HEADERS, ip=phone_ip)
                 if rng.random() < 0.2:  # and taps again later
-                    get(link, ua, HUMAN_HEADERS)
+                    get(link, ua, HUMAN_HEADERS, ip=phone_ip)
         for _ in range(40):  # someone walks the token space
             bogus = "".join(rng.choice("ABCDEFGHJKLMNPQRSTUVWXYZ23456789") for _ in range(8))
-            client.get(f"{base}/{bogus}", headers={"host": "go.acme.example", "user-agent": CURL})
+            client.get(f"{base}/{bogus}", headers={"host": "go.acme.example", "user-agent": CURL,
+                                                   "x-forwarded-for": DATACENTER})
             sent["404"] = sent.get("404", 0) + 1
     return sent
 
@@ -183,28 +226,43 @@ class _Receiver(BaseHTTPRequestHandler):
         pass
 
 
+def build_geo(folder: Path) -> tuple[Path, Path]:
+    """City and ASN databases for the demo world (MaxMind format, written offline)."""
+    sys.path.insert(0, str(ROOT))
+    from tests.fixtures.geo import build_asn_mmdb, build_city_mmdb
+
+    folder.mkdir(parents=True, exist_ok=True)
+    city = Path(build_city_mmdb(folder / "City.mmdb", CITIES))
+    asn = Path(build_asn_mmdb(folder / "ASN.mmdb", {"203.0.113.192/26": (16509, "AMAZON-02"),
+                                                     "192.0.2.0/24": (21928, "T-MOBILE-AS21928")}))
+    return city, asn
+
+
 def serve_step(build: Path) -> None:
     step("4. publish the snapshot and start the redirect worker (Granian)")
     srv = DEMO / "srv"
     clicks = DEMO / "clicks"
     shutil.rmtree(clicks, ignore_errors=True)
     run(SMSLINK, "publish", str(build / "snapshot.lmdb"), "--to", str(srv))
+    city, asn = build_geo(DEMO / "geo")
     port, admin = free_port(), free_port()
     env = {**os.environ, **DEMO_ENV}
     cmd = [SMSLINK, "serve", "--snapshot", str(srv / "current"), "--logs", str(clicks),
+           "--geoip", str(city), "--asn", str(asn), "--client-ip-header", "X-Forwarded-For",
            "--port", str(port), "--admin-port", str(admin), "--workers", "1"]
     print("$ smslink " + " ".join(cmd[1:]), flush=True)
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env)
     try:
         wait_port(port, proc)
         wait_port(admin, proc)
-        ready = httpx.get(f"http://127.0.0.1:{admin}/readyz", timeout=5)
+        ready = wait_ready(admin, proc)
         print(f"readyz: {ready.status_code} {ready.text.strip()}")
 
         step("5. traffic: human taps, link previews, scanners, enumeration")
         links = read_links(build)
         answered = traffic(port, links)
         print("answered by status:", json.dumps(dict(sorted(answered.items()))))
+        time.sleep(1.2)  # workers publish their counters to the admin process twice a second
         metrics = httpx.get(f"http://127.0.0.1:{admin}/metrics", timeout=5).text
         lines = [ln for ln in metrics.splitlines() if ln.startswith("smslink_requests_total")]
         print("\n".join(lines[:12]))
@@ -214,6 +272,15 @@ def serve_step(build: Path) -> None:
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+    step("5b. explain: how one recipient's tap from Chicago at 18:30 local time is routed")
+    first = next(i["link"] for i in read_links(build) if i["campaign"] == "spring-sale")
+    token = httpx.URL(first).path.strip("/")
+    args = ["--snapshot", str(srv / "current"), "--geoip", str(city), "--ip", "198.51.100.7",
+            "--at", "2026-12-01T00:30:00Z", "-H", "Accept-Language: en-US"]
+    # a recipient's token is never printed: the echo names it instead
+    run(SMSLINK, "explain", token, *args,
+        shown="smslink explain <first spring-sale recipient's token> " + " ".join(args))
 
     step("6a. the report: bot-filtered numbers per campaign, variant, route, store")
     run(SMSLINK, "report", "--logs", str(clicks), "--snapshot", str(srv / "current"),

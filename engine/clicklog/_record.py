@@ -63,7 +63,9 @@ class ClickEvent(msgspec.Struct, omit_defaults=True, kw_only=True):
     campaign: str | None = None
     recipient: str | None = None  # opaque recipient id; None for campaign links and orphans
     variant: str | None = None
-    route: str | None = None  # rule id | default | not-yet-live | expired
+    # rule id | default | not-yet-live | expired | error; for orphans, why:
+    # unknown-token | malformed-token | host-mismatch | retention-ended | internal-error
+    route: str | None = None
     store: str | None = None  # chosen store id
     store_source: str | None = None  # home | ip
     dest: str | None = None  # the Location answered (or linked from the preview page)
