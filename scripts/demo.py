@@ -27,6 +27,7 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import ClassVar
 
 import httpx
 
@@ -206,9 +207,9 @@ def traffic(port: int, links: list[dict[str, str]]) -> dict[str, int]:
 
 
 class _Receiver(BaseHTTPRequestHandler):
-    received: list[dict[str, object]] = []
+    received: ClassVar[list[dict[str, object]]] = []
 
-    def do_POST(self) -> None:  # noqa: N802 (stdlib name)
+    def do_POST(self) -> None:
         from standardwebhooks.webhooks import Webhook
 
         body = self.rfile.read(int(self.headers.get("content-length", 0)))
