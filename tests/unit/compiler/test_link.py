@@ -55,7 +55,7 @@ def test_example_repository_links(repo: Path) -> None:
     assert spring.default.literals[-1].endswith(
         "&utm_source=sms&utm_medium=text&utm_campaign=spring-sale-2027"
     )
-    assert spring.starts_at == 1803909600  # 2027-03-01T09:00:00-05:00
+    assert spring.starts_at == 1793628000  # 2026-11-02T09:00:00-05:00
     assert spring.retain_until == spring.ends_at + 90 * 86400
     assert (
         spring.stores is not None
@@ -102,8 +102,8 @@ def test_load_plan_raises_with_every_error(repo: Path) -> None:
         ("spring-sale.yaml", "tier: [gold, platinum]", "tiers: [gold, platinum]", ["E316"]),
         (
             "spring-sale.yaml",
-            "ends: 2027-03-31T23:59:00-04:00",
-            "ends: 2027-02-01T00:00:00-05:00",
+            "ends: 2027-05-31T23:59:00-04:00",
+            "ends: 2026-10-01T00:00:00-04:00",
             ["E322", "E322"],
         ),
         ("spring-sale.yaml", "id: ios-app", "id: quebec-french", ["E318"]),
