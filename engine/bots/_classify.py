@@ -16,6 +16,7 @@ a bounded LRU cache, so a repeated agent costs a few dictionary look-ups.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -25,7 +26,7 @@ from engine.snapshot import BotPolicy, BotSignal
 
 from ._defaults import DEFAULT_ANSWERS, default_signals
 from ._facts import VERDICT_NAMES, RequestFacts, Verdict
-from ._networks import Networks
+from ._networks import Networks, _ipv4_int
 from ._patterns import PatternList, PolicyError, compile_list
 
 #: Distinct user agents remembered per classifier.
@@ -34,6 +35,8 @@ UA_CACHE_SIZE = 8192
 ANSWERS: tuple[str, ...] = ("redirect", "preview-page", "prefetch")
 
 _VERDICT_CACHE_SIZE = 4096
+_NET_CACHE_SIZE = 65536
+_MISS = object()
 _HUMAN = Verdict("human", ())
 
 _K_METHOD, _K_PREFETCH, _K_NO_UA, _K_UA, _K_SHAPE, _K_REFERER, _K_NETWORK, _K_TIMING = range(8)
@@ -88,6 +91,51 @@ class _UAInfo:
     sec_fetch: bool
 
 
+class _NetworkCheck:
+    """``Networks.match`` with a per-/24 cache for IPv4 clients.
+
+    When every IPv4 block of the list is a /24 or wider, whether an address is
+    inside depends only on its first three octets, so the answer for one
+    dotted-quad address holds for its whole /24 (the ASN test is not cached:
+    it is one set look-up). Otherwise every call goes to ``Networks``.
+    """
+
+    __slots__ = ("_by24", "_nets", "asns")
+
+    def __init__(self, nets: Networks, cidrs: list[str]) -> None:
+        self._nets = nets
+        self.asns = nets.asns
+        wide = True
+        for c in cidrs:
+            try:
+                net = ipaddress.ip_network(c, strict=False)
+            except ValueError:
+                wide = False  # Networks has already refused it; never reached
+                break
+            if net.version == 4 and net.prefixlen > 24:
+                wide = False
+                break
+        self._by24: dict[str, str | None] | None = {} if wide else None
+
+    def match(self, asn: int | None, ip: str | None) -> str | None:
+        if asn is not None and asn in self.asns:
+            return f"asn-{asn}"
+        cache = self._by24
+        if cache is None or not ip:
+            return self._nets.match(None, ip)
+        pre, dot, last = ip.rpartition(".")
+        if not (dot and last.isascii() and last.isdigit() and len(last) <= 3 and int(last) <= 255):
+            return self._nets.match(None, ip)
+        hit = cache.get(pre, _MISS)
+        if hit is _MISS:
+            hit = self._nets.match(None, ip)
+            if _ipv4_int(ip) is not None:  # parsed as IPv4 by Networks: the /24 answers alike
+                if len(cache) >= _NET_CACHE_SIZE:
+                    cache.clear()
+                cache[pre] = hit
+        return hit  # type: ignore[return-value]
+
+
 # ----------------------------------------------------------------- classifier
 @dataclass(frozen=True, slots=True)
 class _Step:
@@ -137,7 +185,8 @@ class Classifier:
             elif kind == _K_REFERER:
                 data = tuple(h.lower().lstrip(".") for h in p.get("hosts", ()))
             elif kind == _K_NETWORK:
-                data = Networks(list(p.get("asns", ())), list(p.get("cidrs", ())))
+                data = _NetworkCheck(Networks(list(p.get("asns", ())), list(p.get("cidrs", ()))),
+                                     list(p.get("cidrs", ())))
             elif kind == _K_TIMING:
                 data = float(p.get("below-seconds", 15.0))
             answer = p.get("answer")

@@ -7,7 +7,8 @@ import click
 
 @click.command(name="serve")
 @click.option("--snapshot", required=True, metavar="PATH",
-              help="Snapshot file, `current` pointer, or a publish folder holding `current`.")
+              help="Snapshot file, `current` pointer, a publish folder holding `current`, or "
+                   "s3://bucket/prefix (mirrored locally, followed once a second).")
 @click.option("--logs", required=True, metavar="DIR", help="Folder for the click logs (created if missing).")
 @click.option("--geoip", metavar="FILE", help="MaxMind-format City .mmdb for geo routing.")
 @click.option("--asn", metavar="FILE", help="MaxMind-format ASN .mmdb for the bots' network signal.")

@@ -50,35 +50,49 @@ def _encode_crockford(value: int, chars: int) -> str:
 class EventIds:
     """A monotonic ULID generator for one process (not thread-safe; one per event loop).
 
-    The 26 characters split into the time (10), the high 60 random bits (12)
-    and the low 20 (4); the first two change rarely and are cached, so an id
-    costs two table look-ups.
+    The 26 characters split into the time (10: the top 6 change every ~18
+    minutes, the low 4 every millisecond), the high 60 random bits (12) and the
+    low 20 (4); everything but the last 4 characters changes rarely and is
+    cached, so an id costs two table look-ups and a concatenation.
     """
 
-    __slots__ = ("_hi", "_hi_s", "_last_ms", "_rand", "_time_s")
+    __slots__ = ("_hi", "_hi_s", "_last_ms", "_ms_hi", "_ms_hi_s", "_prefix", "_rand", "_time_s")
 
     def __init__(self) -> None:
         self._last_ms = -1
+        self._ms_hi = -1
+        self._ms_hi_s = ""
         self._time_s = ""
         self._hi = -1
         self._hi_s = ""
+        self._prefix = ""  # time part + high random part
         self._rand = int.from_bytes(os.urandom(10), "big") >> 1  # room to count up
 
     def new(self, ms: int) -> str:
         """A new id for an event at ``ms`` (UTC milliseconds)."""
+        r = self._rand = (self._rand + 1) & _RAND_MASK
+        hi = r >> 20
+        if ms != self._last_ms or hi != self._hi:
+            self._refresh(ms, hi)
+        lo = r & 0xFFFFF
+        return self._prefix + _PAIRS[lo >> 10] + _PAIRS[lo & 1023]
+
+    def _refresh(self, ms: int, hi: int) -> None:
         if ms != self._last_ms:
             if ms < self._last_ms:
                 ms = self._last_ms  # the clock stepped back: keep ids sorted
             else:
                 self._last_ms = ms
-                self._time_s = _encode_crockford(ms, 10)
-        r = self._rand = (self._rand + 1) & _RAND_MASK
-        hi = r >> 20
+                top = ms >> 20
+                if top != self._ms_hi:
+                    self._ms_hi = top
+                    self._ms_hi_s = _encode_crockford(top, 6)
+                low = ms & 0xFFFFF
+                self._time_s = self._ms_hi_s + _PAIRS[low >> 10] + _PAIRS[low & 1023]
         if hi != self._hi:
             self._hi = hi
             self._hi_s = _encode_crockford(hi, 12)
-        lo = r & 0xFFFFF
-        return self._time_s + self._hi_s + _PAIRS[lo >> 10] + _PAIRS[lo & 1023]
+        self._prefix = self._time_s + self._hi_s
 
 
 def ulid_time_ms(event_id: str) -> int:
@@ -100,7 +114,8 @@ def truncate_ip(ip: str) -> str:
         a, _, rest = ip.partition(".")
         b, _, rest = rest.partition(".")
         c, _, d = rest.partition(".")
-        if all(p.isdigit() and len(p) <= 3 and int(p) <= 255 for p in (a, b, c, d)):
+        # isascii: str.isdigit() is also true for "²" and other digits int() refuses
+        if all(p.isascii() and p.isdigit() and len(p) <= 3 and int(p) <= 255 for p in (a, b, c, d)):
             return f"{int(a)}.{int(b)}.{int(c)}.0/24"
         return ""
     try:
@@ -162,7 +177,7 @@ class ClickLogWriter:
         """The file being written, or None before the first line / after close."""
         return self.folder / (self._stem + ACTIVE_SUFFIX) if self._fd >= 0 else None
 
-    def write(self, line: bytes, now: float | None = None) -> bool:
+    def write(self, line: bytes | bytearray, now: float | None = None) -> bool:
         """Append one complete line (must end with ``\\n``). True when it is in the file."""
         if now is None:
             now = self._clock()

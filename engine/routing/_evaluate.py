@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import quote
 
 from engine.snapshot import Campaign, Rule, Store, StoreSet, Template, TokenRecord
@@ -184,8 +184,7 @@ class Evaluation:
             i = self.store()
         if i < 0:
             return False
-        minute, weekday = self.cc.store_clock(i).local(self.facts.now)
-        return open_at(self.cc.stores[i].hours, minute, weekday)
+        return self.cc.store_open(i, self.facts.now)
 
     def describe_store(self) -> str:
         store = self.store_record()
@@ -240,6 +239,9 @@ class CompiledCampaign:
         self._nearest: dict[tuple[float, float], tuple[int, float] | None] = {}
         self._store_clocks: list[LocalClock | None] = [None] * len(self.stores)
         self._store_values: list[dict[str, str] | None] = [None] * len(self.stores)
+        self._store_zones: list[LocalClock | Literal[False] | None] = [None] * len(self.stores)  # False: unknown
+        self._open_minute = -1  # the UTC minute _open_now is about
+        self._open_now: dict[int, bool] = {}  # store index -> open during _open_minute
         self.arms = [a.name for a in campaign.variants]
         self.bounds = cumulative_weights(campaign.variants)
         self.experiment = campaign.experiment
@@ -312,6 +314,37 @@ class CompiledCampaign:
             clock = self._store_clocks[index] = clock_for(self.stores[index].timezone) or self.campaign_clock
         return clock  # type: ignore[return-value]
 
+    def store_open(self, index: int, now: float) -> bool:
+        """Whether store ``index`` is open at ``now``, remembered for the rest of this UTC minute.
+
+        Opening hours are minutes of the local day, so the answer can only
+        change when the local minute does: with a whole-minute UTC offset and
+        no offset change inside the minute, that is at the next UTC minute.
+        Otherwise (historical odd offsets, a transition inside the minute) it
+        is computed for each click.
+        """
+        m = int(now // 60)
+        if m != self._open_minute:
+            self._open_minute = m
+            self._open_now = {}
+        hit = self._open_now.get(index)
+        if hit is None:
+            clock = self.store_clock(index)
+            minute, weekday = clock.local(now)
+            hit = open_at(self.stores[index].hours, minute, weekday)
+            start = m * 60
+            off = clock.offset(start)
+            if off % 60 == 0 and clock.offset(start + 59) == off:
+                self._open_now[index] = hit
+        return hit
+
+    def store_zone_clock(self, index: int) -> LocalClock | None:
+        """``clock_for`` the store's own zone (None when unknown), looked up once per store."""
+        clock = self._store_zones[index]
+        if clock is None:
+            clock = self._store_zones[index] = clock_for(self.stores[index].timezone) or False
+        return clock if isinstance(clock, LocalClock) else None
+
     def store_values(self, index: int) -> dict[str, str]:
         """The store's slot values (id, name, URL fields), URL-quoted once."""
         vals = self._store_values[index]
@@ -332,11 +365,11 @@ class CompiledCampaign:
             if clock is not None:
                 return clock, self.campaign.zones[z], "recipient"
         if self.has_policy:
-            store = ev.store_record()
-            if store is not None:
-                clock = clock_for(store.timezone)
+            i = ev.store()
+            if i >= 0:
+                clock = self.store_zone_clock(i)
                 if clock is not None:
-                    return clock, store.timezone, "store"
+                    return clock, self.stores[i].timezone, "store"
         g = ev.facts.geo
         if g is not None and g.timezone:
             clock = clock_for(g.timezone)

@@ -196,6 +196,7 @@ class ClickHandler:
             )
         self._not_found = not_found_page()
         self._ip_cache: dict[str, str] = {}
+        self._net_cache: dict[str, str] = {}  # "a.b.c" -> "a.b.c.0/24" (or "" when a.b.c is not IPv4)
         self._hosts: dict[str, str] = {}
 
     # ------------------------------------------------------------------ hot path
@@ -277,6 +278,16 @@ class ClickHandler:
 
     # ------------------------------------------------------------------ parts
     def _ip(self, client_ip: str) -> str:
+        """``truncate_ip``, cached: per /24 for dotted-quad IPv4 (its answer depends only on the
+        first three octets once the last is valid), per address otherwise."""
+        pre, dot, last = client_ip.rpartition(".")
+        if dot and last.isascii() and last.isdigit() and len(last) <= 3 and int(last) <= 255 and ":" not in pre:
+            ip = self._net_cache.get(pre)
+            if ip is None:
+                if len(self._net_cache) >= _IP_CACHE_MAX:
+                    self._net_cache.clear()
+                ip = self._net_cache[pre] = truncate_ip(pre + ".0")
+            return ip
         ip = self._ip_cache.get(client_ip)
         if ip is None:
             if len(self._ip_cache) >= _IP_CACHE_MAX:

@@ -2,8 +2,8 @@
 
 The main process never answers a click. It
 
-- resolves the ``--snapshot`` argument through ``resolve_source`` (the one seam
-  where a remote source such as ``s3://`` will plug in),
+- resolves the ``--snapshot`` argument through ``resolve_source`` (a local
+  path, or ``s3://bucket/prefix`` mirrored to a local folder by a thread),
 - verifies the snapshot (format and checksum) *once per machine* before any
   worker sees it, and writes the accepted file's path to a small state file
   that the workers watch; a snapshot that fails verification is refused, the
@@ -74,15 +74,47 @@ class ServeOptions:
 def resolve_source(snapshot: str) -> str:
     """The local path to watch for ``--snapshot``.
 
-    The one place a remote source plugs in: the gitops syncer will map
-    ``s3://bucket/prefix`` to a local folder it keeps in sync, and return it here.
+    ``s3://bucket/prefix`` (what ``smslink publish --to`` wrote) is mirrored to a
+    local folder (``$SMSLINK_SNAPSHOT_CACHE``, or a fresh temporary folder): one
+    synchronous sync first, which fails fast when nothing is published there or
+    the store cannot be reached, then a daemon thread syncs once a second. The
+    mirror verifies each download and swaps the local ``current`` pointer, which
+    the supervisor's watcher then picks up like any local publish.
     """
+    if snapshot.startswith("s3://"):
+        from engine.snapshot import S3Mirror
+
+        local = os.environ.get("SMSLINK_SNAPSHOT_CACHE") or tempfile.mkdtemp(prefix="smslink-s3-")
+        try:
+            mirror = S3Mirror(snapshot, local)
+            mirror.sync_once()  # fails fast: nothing published, or a corrupt current
+        except SnapshotError as exc:
+            raise ServeError(str(exc)) from exc
+        except Exception as exc:  # botocore: no credentials, endpoint unreachable, bad bucket...
+            raise ServeError(f"{snapshot}: cannot read the snapshot store ({type(exc).__name__}: {exc})") from exc
+        threading.Thread(target=_mirror_loop, args=(mirror,), daemon=True, name="s3-mirror").start()
+        return local
     if "://" in snapshot:
         raise ServeError(
-            f"{snapshot}: remote snapshot sources are not supported by this build; "
-            "sync the published folder locally and pass its path"
+            f"{snapshot}: only s3:// remote snapshot sources are supported; "
+            "or sync the published folder locally and pass its path"
         )
     return snapshot
+
+
+def _mirror_loop(mirror: Any, period: float = 1.0) -> None:
+    """Follow the remote ``current`` forever (daemon thread); a failed sync is reported and retried."""
+    last = ""
+    while True:
+        time.sleep(period)
+        try:
+            mirror.sync_once()
+            last = ""
+        except Exception as exc:  # a refused version, a network blip: keep serving what we have
+            text = f"{type(exc).__name__}: {exc}"
+            if text != last:  # once per distinct failure, not once a second
+                print(f"smslink serve: snapshot mirror: {text}", file=sys.stderr, flush=True)
+            last = text
 
 
 @dataclass

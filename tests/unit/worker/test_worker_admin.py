@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
+from typing import ClassVar
 
 import pytest
 from worker_unit_support import TOKENS, campaign
@@ -102,5 +103,50 @@ def test_supervisor_refuses_a_missing_snapshot(tmp_path):
 
 def test_remote_sources_go_through_one_seam():
     assert resolve_source("build/current") == "build/current"
-    with pytest.raises(ServeError, match="not supported"):
+    with pytest.raises(ServeError, match=r"only s3://"):
+        resolve_source("gs://bucket/prefix")
+
+
+class _FakeMirror:
+    """Stands in for engine.snapshot.S3Mirror (no network in unit tests)."""
+
+    made: ClassVar[list[_FakeMirror]] = []
+    fail: ClassVar[Exception | None] = None
+
+    def __init__(self, url, local):
+        self.url, self.local, self.syncs = url, local, 0
+        _FakeMirror.made.append(self)
+
+    def sync_once(self):
+        self.syncs += 1
+        if _FakeMirror.fail is not None:
+            raise _FakeMirror.fail
+        return True
+
+
+def test_an_s3_source_is_synced_once_before_serving_into_the_cache_folder(tmp_path, monkeypatch):
+    import engine.snapshot
+
+    monkeypatch.setattr(engine.snapshot, "S3Mirror", _FakeMirror)
+    monkeypatch.setattr(_FakeMirror, "made", [])
+    monkeypatch.setattr(_FakeMirror, "fail", None)
+    monkeypatch.setenv("SMSLINK_SNAPSHOT_CACHE", str(tmp_path / "cache"))
+    assert resolve_source("s3://bucket/prefix") == str(tmp_path / "cache")
+    (m,) = _FakeMirror.made
+    assert (m.url, m.local) == ("s3://bucket/prefix", str(tmp_path / "cache"))
+    assert m.syncs >= 1  # the first sync ran before the path was handed to the supervisor
+
+
+def test_an_s3_source_with_nothing_published_fails_fast(tmp_path, monkeypatch):
+    import engine.snapshot
+    from engine.snapshot import PublishError
+
+    monkeypatch.setattr(engine.snapshot, "S3Mirror", _FakeMirror)
+    monkeypatch.setattr(_FakeMirror, "made", [])
+    monkeypatch.setattr(_FakeMirror, "fail", PublishError("s3://bucket/prefix: nothing is published there yet"))
+    monkeypatch.setenv("SMSLINK_SNAPSHOT_CACHE", str(tmp_path / "cache"))
+    with pytest.raises(ServeError, match="nothing is published there yet"):
+        resolve_source("s3://bucket/prefix")
+    monkeypatch.setattr(_FakeMirror, "fail", OSError("connection refused"))
+    with pytest.raises(ServeError, match=r"cannot read the snapshot store.*connection refused"):
         resolve_source("s3://bucket/prefix")

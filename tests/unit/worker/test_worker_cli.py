@@ -28,9 +28,9 @@ def test_port_in_use_is_a_clear_error(tmp_path):
 
 
 def test_remote_snapshot_source_is_explained(tmp_path):
-    r = CliRunner().invoke(main, ["serve", "--snapshot", "s3://bucket/prefix", "--logs", str(tmp_path),
+    r = CliRunner().invoke(main, ["serve", "--snapshot", "gs://bucket/prefix", "--logs", str(tmp_path),
                                   "--port", "0", "--admin-port", "0"])
-    assert r.exit_code == 1 and "not supported by this build" in r.output
+    assert r.exit_code == 1 and "only s3://" in r.output and "Traceback" not in r.output
 
 
 def test_fallback_url_must_be_http(tmp_path):

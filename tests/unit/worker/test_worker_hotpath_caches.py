@@ -1,0 +1,158 @@
+"""The hot path's caches answer exactly what the uncached computation answers.
+
+Each cache keys on less than the whole input (an IPv4 /24, a UTC minute); these
+tests feed many inputs through one warm cache and compare every answer with a
+fresh computation.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime
+
+import pytest
+from fixtures.geo import build_city_mmdb
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from engine.bots import compile_policy
+from engine.bots._classify import _NetworkCheck
+from engine.bots._networks import Networks
+from engine.clicklog import EventIds, truncate_ip, ulid_time_ms
+from engine.routing import GeoReader, build_store_index, compile_campaign
+from engine.routing._clock import open_at
+from engine.snapshot import BotPolicy, BotSignal, Campaign, Store, StorePolicy, StoreSet, Template
+from engine.worker._core import ClickHandler
+
+_octet = st.one_of(
+    st.integers(0, 300).map(str),
+    st.sampled_from(["00", "01", "007", "255", "256", "²", "١", "", " 1", "1 ", "0x1", "-1", "1000"]),
+)
+_ipish = st.one_of(
+    st.builds(lambda a, b, c, d: f"{a}.{b}.{c}.{d}", _octet, _octet, _octet, _octet),
+    st.builds(lambda c, d: f"10.0.{c}.{d}", _octet, _octet),
+    st.sampled_from(["", "::1", "::ffff:1.2.3.4", "::ffff:1.2.3.999", "2001:db8::1", "::1.2.3.4",
+                     "1.2.3", "1.2.3.4.5", "1.2.3.4%eth0", "fe80::1%eth0", "a.b.c.d", ".1.2.3"]),
+    st.text(max_size=20),
+)
+
+
+class _Bare(ClickHandler):
+    def __init__(self) -> None:  # only the caches: no snapshot needed
+        self._ip_cache, self._net_cache = {}, {}
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_ipish, min_size=1, max_size=40))
+def test_ip_truncation_cache_equals_truncate_ip(ips):
+    h = _Bare()
+    for ip in ips + ips[::-1]:  # second pass: every answer comes from a warm cache
+        assert h._ip(ip) == truncate_ip(ip), ip
+
+
+def test_truncate_ip_refuses_non_ascii_digits():
+    assert truncate_ip("1.2.3.²") == "" and truncate_ip("١.2.3.4") == ""
+
+
+# --------------------------------------------------------------------- geo
+@pytest.fixture
+def mixed_mmdb(tmp_path):
+    """A /16, a /24, and a /24 split by a narrower /28 with another city."""
+    rec = dict(country="US", lat=40.0, lon=-74.0, accuracy_km=20, timezone="America/New_York")
+    return build_city_mmdb(tmp_path / "City.mmdb", {
+        "20.1.0.0/16": {**rec, "city": "Wide"},
+        "20.2.5.0/24": {**rec, "city": "Block"},
+        "20.3.7.0/24": {**rec, "city": "Outer"},
+        "20.3.7.16/28": {**rec, "city": "Inner"},
+    })
+
+
+def test_geo_per_network_cache_equals_uncached_lookups(mixed_mmdb):
+    warm = GeoReader(mixed_mmdb, None)
+    rng = random.Random(7)
+    probes = [f"20.{b}.{c}.{d}" for b, c in ((1, 9), (2, 5), (3, 7), (4, 1)) for d in range(256)]
+    probes += ["20.3.7.016", "20.3.7.17 ", "::ffff:20.3.7.20", "20.3.7", "20.3.7.256", "x.3.7.1"]
+    rng.shuffle(probes)
+    try:
+        for ip in probes + probes:
+            cold = GeoReader(mixed_mmdb, None)
+            try:
+                assert warm.lookup(ip) == cold.lookup(ip), ip
+            finally:
+                cold.close()
+        # the narrow network keeps its own answer inside the shared /24
+        assert warm.lookup("20.3.7.17").city == "Inner" and warm.lookup("20.3.7.200").city == "Outer"
+        # a wide network is answered from one entry for its whole /24
+        assert warm.lookup("20.2.5.1") is warm.lookup("20.2.5.254")
+    finally:
+        warm.close()
+
+
+# -------------------------------------------------------------------- bots
+@pytest.mark.parametrize("cidrs", [["20.1.0.0/16", "20.2.5.0/24"], ["20.3.7.16/28", "20.1.0.0/16"],
+                                   ["2001:db8::/32", "20.2.5.0/24"]])
+def test_network_signal_cache_equals_networks(cidrs):
+    check = _NetworkCheck(Networks([64500], cidrs), cidrs)
+    fresh = Networks([64500], cidrs)
+    rng = random.Random(3)
+    probes = [f"20.{rng.choice([1, 2, 3, 4])}.{rng.choice([5, 7, 9])}.{rng.randrange(0, 300)}" for _ in range(3000)]
+    probes += ["20.3.7.17", "20.3.7.200", "20.2.5.1", "20.2.5.0١", "2001:db8::5", "::ffff:20.2.5.9", "", "junk"]
+    for ip in probes + probes:
+        for asn in (None, 64500, 1):
+            assert check.match(asn, ip) == fresh.match(asn, ip), (asn, ip)
+
+
+def test_classifier_verdicts_unchanged_by_the_network_cache():
+    policy = BotPolicy(id="p", version="1", signals=[
+        BotSignal(kind="network", verdict="bot", reason="dc", strength="strong",
+                  params={"cidrs": ["20.2.5.0/24", "20.3.7.16/28"]}),
+    ])
+    cls = compile_policy(policy)
+    from engine.bots import RequestFacts
+
+    for d in (1, 17, 17, 200, 1):
+        for net in ("20.2.5", "20.3.7", "20.9.9"):
+            v = cls.classify(RequestFacts("GET", "Mozilla/5.0", {}, f"{net}.{d}"))
+            inside = net == "20.2.5" or (net == "20.3.7" and 16 <= d < 32)
+            assert v.verdict == ("bot" if inside else "human"), (net, d)
+
+
+# ----------------------------------------------------------------- routing
+def _campaign_with_stores(zones):
+    stores = [Store(id=f"s{i}", name=f"S{i}", lat=40.0 + i / 100, lon=-74.0, timezone=z,
+                    hours=[[(540, 1260)]] * 5 + [[(0, 90), (1380, 1500)]] * 2)
+              for i, z in enumerate(zones)]
+    ss = StoreSet(id="ss", source="stores.csv", stores=stores, index=build_store_index(stores))
+    camp = Campaign(id="c", name="c", owner="o", brand="b", domains=["go.example"], routes=[],
+                    default=Template(["https://x.example/"]), campaign_token="CT",
+                    stores=StorePolicy(storeset="ss"))
+    return compile_campaign(camp, ss)
+
+
+def test_store_open_minute_cache_equals_open_at_across_dst_and_odd_offsets():
+    zones = ["America/New_York", "Europe/London", "Asia/Kolkata", "Australia/Lord_Howe", "Nope/Unknown", "UTC"]
+    cc = _campaign_with_stores(zones)
+    rng = random.Random(11)
+    starts = [datetime(2026, 3, 8, 6, 0, tzinfo=UTC), datetime(2026, 10, 25, 0, 30, tzinfo=UTC),
+              datetime(2026, 4, 4, 14, 0, tzinfo=UTC), datetime(1890, 1, 1, 12, 0, tzinfo=UTC)]
+    for start in starts:
+        t = start.timestamp()
+        for _ in range(900):
+            t += rng.choice([0.3, 7.5, 29.0, 61.0, 450.0])
+            for i in range(len(zones)):
+                minute, weekday = cc.store_clock(i).local(t)
+                assert cc.store_open(i, t) == open_at(cc.stores[i].hours, minute, weekday), (zones[i], t)
+
+
+# --------------------------------------------------------------------- ids
+def test_event_ids_stay_sorted_and_carry_their_millisecond():
+    ids = EventIds()
+    ids._rand = (1 << 80) - 2**21 - 3  # cross a change of the cached high random part
+    ms = 1_800_000_000_000
+    out = []
+    for k in range(5000):
+        out.append((ms + k // 7, ids.new(ms + k // 7)))
+    assert [i for _, i in out] == sorted(i for _, i in out)
+    assert len({i for _, i in out}) == len(out)
+    assert all(ulid_time_ms(i) == m for m, i in out)
+    assert ulid_time_ms(ids.new(ms)) == ms + 4999 // 7  # the clock stepped back: the id stays in order
