@@ -150,3 +150,34 @@ def test_an_s3_source_with_nothing_published_fails_fast(tmp_path, monkeypatch):
     monkeypatch.setattr(_FakeMirror, "fail", OSError("connection refused"))
     with pytest.raises(ServeError, match=r"cannot read the snapshot store.*connection refused"):
         resolve_source("s3://bucket/prefix")
+
+
+class _Stop(BaseException):
+    pass
+
+
+def test_the_mirror_loop_reports_each_distinct_failure_once_and_keeps_going(capsys):
+    from engine.worker._supervisor import _mirror_loop
+
+    outcomes = [OSError("endpoint down"), OSError("endpoint down"), True, OSError("endpoint down"),
+                ValueError("refused v2"), True, _Stop()]
+
+    class Mirror:
+        calls = 0
+
+        def sync_once(self):
+            Mirror.calls += 1
+            out = outcomes.pop(0)
+            if isinstance(out, BaseException):
+                raise out
+            return out
+
+    with pytest.raises(_Stop):
+        _mirror_loop(Mirror(), period=0)
+    assert Mirror.calls == 7
+    err = capsys.readouterr().err.splitlines()
+    assert err == [
+        "smslink serve: snapshot mirror: OSError: endpoint down",
+        "smslink serve: snapshot mirror: OSError: endpoint down",  # again after a success in between
+        "smslink serve: snapshot mirror: ValueError: refused v2",
+    ]
