@@ -134,10 +134,11 @@ def build_report(opts: ReportOptions, progress: Progress | None = None) -> Repor
                 raise failure[0]
             sent = sent_box[0]
             snap_info = {"version": snap.meta.version, "built_at": snap.meta.built_at}
+            settled = _Settled()
             moves = apply_final_verdicts(con, classifier=opts.classifier, rules=opts.stream_rules,
-                                         columns=columns)
+                                         columns=columns, alongside=settled.run)
             stage(f"final verdicts ({moves.tokens_checked} stream tokens)", t0)
-            data = _roll_up(con, opts, sent, moves, logs.count, snap_info)
+            data = _roll_up(con, opts, sent, moves, logs.count, snap_info, settled)
             stage("roll-ups", t0)
         except BaseException:
             con.close()
@@ -146,6 +147,25 @@ def build_report(opts: ReportOptions, progress: Progress | None = None) -> Repor
     finally:
         snap.close()
     return Report(data, con, tmp)
+
+
+class _Settled:
+    """The roll-ups' scans of ``clicks_settled``, run while Python re-judges the stream tokens.
+
+    The clicks the stream step cannot move hold almost every line: their cube
+    (table ``cube_settled``), their human clicks (table ``humans``) and the
+    orphans (never a stream token's) are final before the stream step ends.
+    ``_roll_up`` adds ``stream_rows`` to the first two.
+    """
+
+    def __init__(self) -> None:
+        self.orphans: list[tuple[Any, ...]] = []
+
+    def run(self, cur: duckdb.DuckDBPyConnection) -> None:
+        part = "clicks_settled"
+        cur.execute(f"CREATE OR REPLACE TABLE cube_settled AS {_sql.CUBE.format(clicks=part)}")
+        cur.execute(f"CREATE OR REPLACE TABLE humans AS {_sql.HUMANS.format(clicks=part)}")
+        self.orphans = cur.execute(_sql.ORPHANS_BY_HOUR.format(clicks=part)).fetchall()
 
 
 def _rows(con: duckdb.DuckDBPyConnection, sql: str) -> list[tuple[Any, ...]]:
@@ -166,6 +186,7 @@ def _roll_up(
     moves: Moves,
     n_files: int,
     snap_info: dict[str, str],
+    settled: _Settled,
 ) -> dict[str, Any]:
     con.execute("CREATE OR REPLACE TABLE campaigns (id VARCHAR, send_at BIGINT)")
     con.execute("CREATE OR REPLACE TABLE holdouts (campaign VARCHAR, variant VARCHAR, holdout BOOLEAN)")
@@ -174,10 +195,11 @@ def _roll_up(
     arms = [(c.id, a.name, a.holdout) for c in sent for a in c.arms]
     if arms:
         con.executemany("INSERT INTO holdouts VALUES (?, ?, ?)", arms)
-    # Scan 1: counts by low-cardinality keys.
-    cube = _rows(con, _sql.CUBE)
+    # Scan 1: counts by low-cardinality keys (clicks_settled's part is done).
+    cube = _rows(con, _sql.CUBE_MERGE.format(
+        parts=f"SELECT * FROM cube_settled UNION ALL {_sql.CUBE.format(clicks='stream_rows')}"))
     # Scan 2: the human clicks, then everything that needs DISTINCT recipients.
-    con.execute(_sql.HUMANS)
+    con.execute(f"INSERT INTO humans {_sql.HUMANS.format(clicks='stream_rows')}")
     con.execute(f"CREATE OR REPLACE TABLE first_clicks AS {_sql.FIRST_CLICKS}")
 
     firsts = [r[9] for r in cube if r[9] is not None]
@@ -294,7 +316,7 @@ def _roll_up(
         "campaigns": [by_campaign[c.id] for c in campaigns],
         "orphans_by_hour": [
             {"hour": iso_ms(h * 3_600_000), "requests": n, "networks": nets, "distinct_tokens": toks}
-            for h, n, nets, toks in _rows(con, _sql.ORPHANS_BY_HOUR)
+            for h, n, nets, toks in settled.orphans
         ],
     }
 

@@ -146,7 +146,8 @@ def _quote(text: str) -> str:
 
 # ----------------------------------------------------------------- stream stage
 def token_stats(
-    base: str, *, fetch_before_tap_s: float, burst_addresses: int, datacenter_reasons: list[str]
+    base: str, *, fetch_before_tap_s: float, burst_window_s: float, burst_addresses: int,
+    datacenter_reasons: list[str],
 ) -> str:
     """One row per recipient-link token of ``base``: the cheap half of the stream filter.
 
@@ -155,7 +156,11 @@ def token_stats(
     without a DISTINCT: a rule moves only a ``human`` or ``suspect`` click; it
     needs a second click from another network (another address, or another
     ASN when an address is missing); and a burst needs ``burst_addresses``
-    clicks from at least two addresses (``burst_possible``), fetch-before-tap
+    clicks from at least two addresses, ``burst_addresses`` of them with an
+    address within ``burst_window_s`` (``burst_possible``: the lag over the
+    token's addressed clicks in time order; when the rule's window holds that
+    many distinct addresses, the last of them in that order is at most the
+    window after the click ``burst_addresses - 1`` places before it), fetch-before-tap
     a movable click sooner than ``fetch_before_tap_s`` after the send with a
     human click after it, datacenter-then-phone a movable click with a
     (possible) datacenter reason with a human click from a phone after it
@@ -181,12 +186,16 @@ FROM (
            count(*) >= 2
            AND bool_or({movable})
            AND (min(ip_h) <> max(ip_h) OR (bool_or(ip_h IS NULL) AND min(asn) <> max(asn))) AS two_clicks,
-           count(*) >= {int(burst_addresses)} AND min(ip_h) <> max(ip_h) AS burst_possible,
+           count(*) >= {int(burst_addresses)} AND min(ip_h) <> max(ip_h)
+           AND coalesce(bool_or(span <= {float(burst_window_s) * 1000!r}), false) AS burst_possible,
            coalesce(min(ts) FILTER ({early}) <= max(ts) FILTER (verdict = 'human'), false)
            OR coalesce(min(ts) FILTER ({movable} AND ({dc_like}))
                        <= max(ts) FILTER (verdict = 'human' AND {phone}), false) AS sequence_possible
     FROM (SELECT token, campaign, verdict, reasons, since_send_s, asn, ts, device,
-                 CASE WHEN ip <> '' THEN hash(ip) END AS ip_h
+                 CASE WHEN ip <> '' THEN hash(ip) END AS ip_h,
+                 -- time from the click burst_addresses - 1 addressed clicks earlier
+                 CASE WHEN ip <> '' THEN ts - lag(ts, {max(int(burst_addresses) - 1, 0)})
+                      OVER (PARTITION BY token, ip <> '' ORDER BY ts) END AS span
           FROM {base}
           WHERE kind = 'click' AND link = 'recipient')
     GROUP BY token
@@ -255,6 +264,11 @@ SELECT token FROM burst UNION SELECT token FROM sequence
 # Three scans of the final clicks feed every figure: a small cube of counts
 # by low-cardinality keys, the human clicks (a fraction of the lines, kept in
 # memory), and the orphans. DISTINCT counts run on the human table only.
+# ``{clicks}`` is the relation scanned: ``clicks`` over a warehouse copy. The
+# report runs them in two parts, which add up: the clicks whose verdicts the
+# stream step cannot change (``clicks_settled``, while Python re-judges the
+# others) and then the re-judged ``stream_rows`` (``CUBE_MERGE`` adds the
+# two cubes; the second part's humans are inserted into ``humans``).
 
 #: Counts by kind, campaign, variant, link, verdict, reasons (JSON text),
 #: policy and hour (``ts // 3_600_000``): totals, clicks that were not people,
@@ -262,15 +276,22 @@ SELECT token FROM burst UNION SELECT token FROM sequence
 CUBE = """
 SELECT kind, campaign, variant, link, verdict, reasons, policy, ts // 3600000 AS hour,
        count(*) AS clicks, min(ts) AS first_ts, max(ts) AS last_ts
-FROM clicks
+FROM {clicks}
 GROUP BY ALL
 """
 
-#: The human clicks, with what the breakdowns need.
+#: The sum of cubes over disjoint parts of the clicks (``{parts}``: a UNION ALL of them).
+CUBE_MERGE = """
+SELECT kind, campaign, variant, link, verdict, reasons, policy, hour,
+       sum(clicks)::BIGINT AS clicks, min(first_ts) AS first_ts, max(last_ts) AS last_ts
+FROM ({parts})
+GROUP BY ALL
+"""
+
+#: The human clicks, with what the breakdowns need (the rows of table ``humans``).
 HUMANS = """
-CREATE OR REPLACE TABLE humans AS
 SELECT campaign, recipient, link, variant, route, store, country, region, device, ts, since_send_s
-FROM clicks
+FROM {clicks}
 WHERE kind = 'click' AND verdict = 'human'
 """
 
@@ -363,7 +384,7 @@ SELECT ts // 3600000 AS hour,
        count(*) AS requests,
        count(DISTINCT ip) AS networks,
        count(DISTINCT token) AS distinct_tokens
-FROM clicks
+FROM {clicks}
 WHERE kind = 'orphan'
 GROUP BY ALL
 ORDER BY hour

@@ -15,6 +15,7 @@ same stream step with that policy's network reasons.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -56,14 +57,21 @@ def apply_final_verdicts(
     rules: StreamRules | None = None,
     columns: tuple[str, ...] = _sql.REPORT_COLUMNS,
     progress: Callable[[float], None] | None = None,
+    alongside: Callable[[duckdb.DuckDBPyConnection], None] | None = None,
 ) -> Moves:
     """Define the view ``clicks`` over ``base`` with final verdicts; return what moved.
 
     ``base`` holds the clicks as logged (a view over the report's Parquet
     copy). With a classifier it is first copied into a table and every click
     judged again. Then the tokens the stream rules can touch are copied into
-    ``stream_rows`` and re-judged there; ``clicks`` is ``base`` without those
-    tokens plus ``stream_rows``.
+    ``stream_rows`` and re-judged there; ``clicks_settled`` is ``base``
+    without those tokens (their verdicts are final already) and ``clicks`` is
+    ``clicks_settled`` plus ``stream_rows``.
+
+    ``alongside``, when given, is called once with its own cursor as soon as
+    ``clicks_settled`` exists, in a thread, while Python re-judges the stream
+    tokens (DuckDB releases the GIL, so the two overlap on two cores). It must
+    not read ``stream_rows`` or ``clicks``. Its exception is re-raised here.
     """
     rules = rules or StreamRules()
     moves = Moves(policy=classifier.policy_ref if classifier else None)
@@ -77,13 +85,11 @@ def apply_final_verdicts(
             burst_addresses=rules.burst_addresses,
             datacenter_reasons=rules.datacenter_reasons | classifier.network_reasons(),
         )
-    _stream_step(con, base, rules, columns, moves, progress)
+    _stream_step(con, base, rules, columns, moves, progress, alongside)
     cols = ", ".join(columns)
     con.execute(
         f"CREATE OR REPLACE VIEW clicks AS "
-        f"SELECT {cols} FROM {base} AS b ANTI JOIN stream_tokens AS s "
-        f"ON b.token = s.token AND b.kind = 'click' AND b.link = 'recipient' "
-        f"UNION ALL SELECT {cols} FROM stream_rows"
+        f"SELECT {cols} FROM clicks_settled UNION ALL SELECT {cols} FROM stream_rows"
     )
     return moves
 
@@ -95,6 +101,7 @@ def _stream_step(
     columns: tuple[str, ...],
     moves: Moves,
     progress: Callable[[float], None] | None,
+    alongside: Callable[[duckdb.DuckDBPyConnection], None] | None,
 ) -> None:
     t0 = [time.perf_counter(), time.process_time()]
     con.execute(
@@ -102,15 +109,24 @@ def _stream_step(
         + _sql.token_stats(
             base,
             fetch_before_tap_s=rules.fetch_before_tap_s,
+            burst_window_s=rules.burst_window_s,
             burst_addresses=rules.burst_addresses,
             datacenter_reasons=sorted(rules.datacenter_reasons),
         )
     )
     stage("  token stats", t0)
+    # One scan of ``base`` copies the stage-1 tokens' clicks (a few percent of
+    # the lines); the exact checks and ``stream_rows`` read that copy.
+    cols = ", ".join(f"c.{c}" for c in columns)
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE stage1_rows AS SELECT {cols} FROM {base} AS c "
+        "SEMI JOIN token_stats AS t ON c.token = t.token AND t.stage1 "
+        "WHERE c.kind = 'click' AND c.link = 'recipient'"
+    )
     con.execute(
         "CREATE OR REPLACE TABLE stream_tokens AS "
         + _sql.stream_candidates(
-            base,
+            "stage1_rows",
             fetch_before_tap_s=rules.fetch_before_tap_s,
             burst_window_s=rules.burst_window_s,
             burst_addresses=rules.burst_addresses,
@@ -118,16 +134,64 @@ def _stream_step(
         )
     )
     stage("  stream candidates", t0)
-    cols = ", ".join(f"c.{c}" for c in columns)
     con.execute(
-        f"CREATE OR REPLACE TABLE stream_rows AS SELECT {cols} FROM {base} AS c "
-        "SEMI JOIN stream_tokens AS s ON c.token = s.token "
-        "WHERE c.kind = 'click' AND c.link = 'recipient'"
+        f"CREATE OR REPLACE TABLE stream_rows AS SELECT {cols} FROM stage1_rows AS c "
+        "SEMI JOIN stream_tokens AS s ON c.token = s.token"
     )
+    con.execute("DROP TABLE stage1_rows")
     n_tokens = int(con.execute("SELECT count(*) FROM stream_tokens").fetchall()[0][0])
+    cols = ", ".join(columns)
+    con.execute(
+        f"CREATE OR REPLACE VIEW clicks_settled AS "
+        f"SELECT {cols} FROM {base} AS b ANTI JOIN stream_tokens AS s "
+        f"ON b.token = s.token AND b.kind = 'click' AND b.link = 'recipient'"
+    )
     stage("  stream rows", t0)
-    if n_tokens == 0:
-        return
+    side = _Alongside(con, alongside)
+    try:
+        if n_tokens:
+            _rejudge_streams(con, rules, columns, moves, progress, n_tokens)
+    finally:
+        side.join()
+    stage("  stream function (Python), settled roll-ups alongside", t0)
+
+
+class _Alongside:
+    """Runs ``fn(cursor)`` in a thread; ``join`` waits and re-raises its exception."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, fn: Callable[[duckdb.DuckDBPyConnection], None] | None) -> None:
+        self._failure: list[BaseException] = []
+        self._thread: threading.Thread | None = None
+        if fn is None:
+            return
+        cur = con.cursor()
+
+        def work() -> None:
+            try:
+                fn(cur)
+            except BaseException as exc:  # re-raised by join()
+                self._failure.append(exc)
+            finally:
+                cur.close()
+
+        self._thread = threading.Thread(target=work, name="smslink-report-settled", daemon=True)
+        self._thread.start()
+
+    def join(self) -> None:
+        if self._thread is not None:
+            self._thread.join()
+        if self._failure:
+            raise self._failure[0]
+
+
+def _rejudge_streams(
+    con: duckdb.DuckDBPyConnection,
+    rules: StreamRules,
+    columns: tuple[str, ...],
+    moves: Moves,
+    progress: Callable[[float], None] | None,
+    n_tokens: int,
+) -> None:
     cur = con.cursor()
     # One JSON array of events per token, built by DuckDB and decoded by
     # msgspec in one call: building ClickEvents field by field from row
@@ -148,7 +212,6 @@ def _stream_step(
             progress(done / n_tokens)
     cur.close()
     moves.tokens_checked += n_tokens
-    stage("  stream function (Python)", t0)
     _write_changes(con, "stream_rows", changes)
 
 
