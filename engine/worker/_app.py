@@ -158,7 +158,8 @@ class RedirectApp:
                 proto.response_bytes(status, out.headers, out.body)
         except Exception as exc:  # nothing a client sends may become a 5xx
             self.metrics.handler_errors += 1
-            self.metrics.last_error = f"{type(exc).__name__}: {exc}"[:300]
+            # the type only: a message may quote what the client sent (a path, a header)
+            self.metrics.last_error = f"request handler raised {type(exc).__name__}"
             status, answer = 404, "not-found"
             self._log_safe(scope, method)
             with contextlib.suppress(Exception):  # the connection is gone; nothing to answer

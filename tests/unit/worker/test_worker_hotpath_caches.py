@@ -156,3 +156,34 @@ def test_event_ids_stay_sorted_and_carry_their_millisecond():
     assert len({i for _, i in out}) == len(out)
     assert all(ulid_time_ms(i) == m for m, i in out)
     assert ulid_time_ms(ids.new(ms)) == ms + 4999 // 7  # the clock stepped back: the id stays in order
+
+
+def test_a_handler_exception_is_recorded_by_type_only():
+    """What the client sent (here in the exception's message) never reaches the metrics files."""
+    import asyncio
+    from types import SimpleNamespace
+
+    from engine.worker._app import RedirectApp
+
+    app = RedirectApp.__new__(RedirectApp)
+
+    class Boom:
+        version = "v"
+
+        def handle(self, *args, **kwargs):
+            raise ValueError("path was /+15555550123")
+
+    sent = []
+    app.handler = Boom()
+    app._ip_header = None
+    app._peers = {}
+    app.metrics = SimpleNamespace(handler_errors=0, last_error="", observe=lambda *a: None)
+    app._log_safe = lambda scope, method: None
+    scope = SimpleNamespace(proto="http", method="GET", headers={}, client="1.2.3.4:5", path="/x",
+                            authority="go.example")
+    proto = SimpleNamespace(response_bytes=lambda *a: sent.append(a), response_empty=lambda *a: sent.append(a))
+    asyncio.run(app.__rsgi__(scope, proto))
+    assert sent and sent[0][0] == 404
+    assert app.metrics.handler_errors == 1
+    assert app.metrics.last_error == "request handler raised ValueError"
+    assert "5555550123" not in app.metrics.last_error
