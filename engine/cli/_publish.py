@@ -6,8 +6,10 @@ Every refusal exits 1 with one clear message and changes nothing.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
+from collections.abc import Iterator
 from datetime import datetime
 from typing import NoReturn
 
@@ -29,6 +31,21 @@ def _is_storage_error(exc: Exception) -> bool:
     # botocore's errors (no credentials, endpoint unreachable, access denied)
     # are not OSErrors; they still deserve one line, not a traceback.
     return type(exc).__module__.split(".")[0] in {"botocore", "boto3", "s3transfer"}
+
+
+@contextlib.contextmanager
+def _refusals(doing: str, suffix: str = "") -> Iterator[None]:
+    """A refusal or a storage failure is one line and exit 1; anything else is a bug."""
+    try:
+        yield
+    except SnapshotError as exc:
+        _fail(str(exc))
+    except OSError as exc:
+        _fail(f"cannot {doing}: {exc.strerror or exc}")
+    except Exception as exc:
+        if not _is_storage_error(exc):
+            raise
+        _fail(f"cannot {doing}: {exc}{suffix}")
 
 
 def _parse_now(value: str | None) -> datetime | None:
@@ -68,16 +85,9 @@ def publish(snapshot: str, to: str, keep: int, now: str | None) -> None:
     second. A snapshot that would change or drop a token the current one
     issued, before its campaign's retention ends, is refused.
     """
-    try:
-        result = publish_to(snapshot, to, keep=keep, now=_parse_now(now))
-    except SnapshotError as exc:
-        _fail(str(exc))
-    except OSError as exc:
-        _fail(f"cannot publish to {to}: {exc.strerror or exc}")
-    except Exception as exc:
-        if not _is_storage_error(exc):
-            raise
-        _fail(f"cannot publish to {to}: {exc}; nothing was changed")
+    when = _parse_now(now)
+    with _refusals(f"publish to {to}", "; nothing was changed"):
+        result = publish_to(snapshot, to, keep=keep, now=when)
     _say(result, "published {version} to {target}")
 
 
@@ -89,16 +99,8 @@ def rollback(version: str | None, to: str) -> None:
 
     Run it again to go one more step back. `smslink versions` lists what is kept.
     """
-    try:
+    with _refusals(f"roll back in {to}"):
         result = rollback_to(to, version)
-    except SnapshotError as exc:
-        _fail(str(exc))
-    except OSError as exc:
-        _fail(f"cannot roll back in {to}: {exc.strerror or exc}")
-    except Exception as exc:
-        if not _is_storage_error(exc):
-            raise
-        _fail(f"cannot roll back in {to}: {exc}")
     _say(result, "rolled {target} back to {version}")
 
 
@@ -107,14 +109,8 @@ def rollback(version: str | None, to: str) -> None:
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def versions(to: str, fmt: str) -> None:
     """List the published versions, most recently current first (* current, ^ previous)."""
-    try:
+    with _refusals(f"list {to}"):
         infos = list_versions(to)
-    except SnapshotError as exc:
-        _fail(str(exc))
-    except Exception as exc:
-        if not _is_storage_error(exc):
-            raise
-        _fail(f"cannot list {to}: {exc}")
     if fmt == "json":
         click.echo(json.dumps([i.to_json() for i in infos], indent=2, sort_keys=True))
         return
@@ -143,16 +139,8 @@ def pull(source: str, out: str) -> None:
     Run it before `smslink compile` in CI so the compile keeps every token the
     published snapshot issued. Nothing published yet is not an error.
     """
-    try:
+    with _refusals(f"pull from {source}"):
         version = pull_current(source, out)
-    except SnapshotError as exc:
-        _fail(str(exc))
-    except OSError as exc:
-        _fail(f"cannot pull from {source}: {exc.strerror or exc}")
-    except Exception as exc:
-        if not _is_storage_error(exc):
-            raise
-        _fail(f"cannot pull from {source}: {exc}")
     if version is None:
         click.echo(f"nothing is published at {source} yet; compiling from scratch")
     else:
