@@ -20,10 +20,11 @@ from __future__ import annotations
 
 import os
 import platform
-import statistics
 import sys
 import time
 from importlib.metadata import version
+
+from _machine import cpu_model, median_ns
 
 from engine.bots import (
     RequestFacts,
@@ -68,30 +69,10 @@ MIX = [
 ]
 
 
-def _median_ns(fn, n: int, runs: int = 7) -> float:  # type: ignore[no-untyped-def]
-    samples = []
-    for _ in range(runs):
-        t0 = time.process_time_ns()
-        fn(n)
-        samples.append((time.process_time_ns() - t0) / n)
-    return statistics.median(samples)
-
-
-def _cpu() -> str:
-    try:
-        with open("/proc/cpuinfo") as fh:
-            for line in fh:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
 def main() -> None:
     print("smslink bench-bots: cost of the bot classifier per request")
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
-    print(f"machine: {_cpu()}, {os.cpu_count()} CPUs, {platform.system()} {platform.release()}, load average {load}")
+    print(f"machine: {cpu_model()}, {os.cpu_count()} CPUs, {platform.system()} {platform.release()}, load average {load}")
     print(f"python {platform.python_version()} ({sys.implementation.name}), msgspec {version('msgspec')}, "
           f"crawler-user-agents {crawler_package_version()}")
 
@@ -132,10 +113,10 @@ def main() -> None:
         for _ in range(n):
             classify(person)
 
-    rep = _median_ns(repeated, 200_000)
-    full = _median_ns(one_person, 200_000)
-    uniq = _median_ns(unique, 2_000)
-    bare = _median_ns(facts_only, 200_000)
+    rep = median_ns(repeated, 200_000)
+    full = median_ns(one_person, 200_000)
+    uniq = median_ns(unique, 2_000)
+    bare = median_ns(facts_only, 200_000)
     print(f"classify, repeated agents (24-agent mix, cache warm): {rep:,.0f} ns/op")
     print(f"classify, repeated iPhone Safari (every signal runs):  {full:,.0f} ns/op")
     print(f"classify, unique agents (every list searched):        {uniq:,.0f} ns/op")
@@ -156,7 +137,7 @@ def main() -> None:
         for g in groups[: n // 3]:
             rejudge_stream(g, clf)
 
-    st = _median_ns(stream, len(events), runs=5)
+    st = median_ns(stream, len(events), runs=5)
     print(f"rejudge_stream with re-classification, tokens of 3 clicks: {st:,.0f} ns/click")
 
 

@@ -26,7 +26,6 @@ from __future__ import annotations
 import os
 import platform
 import random
-import statistics
 import sys
 import tempfile
 import time
@@ -35,6 +34,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
+from _machine import cpu_model, median_ns
 from fixtures.geo import build_city_mmdb
 
 from engine.routing import (
@@ -69,26 +69,6 @@ ANDROID = ("Mozilla/5.0 (Linux; Android 14; SAMSUNG SM-S918B) AppleWebKit/537.36
            "SamsungBrowser/25.0 Chrome/121.0.0.0 Mobile Safari/537.36")
 HOURS = [[(540, 1260)]] * 5 + [[(600, 1200)], [(660, 1080)]]
 NOW = 1_805_000_000.0  # a Tuesday in March 2027
-
-
-def _median_ns(fn, n: int, runs: int = 7) -> float:  # type: ignore[no-untyped-def]
-    samples = []
-    for _ in range(runs):
-        t0 = time.process_time_ns()
-        fn(n)
-        samples.append((time.process_time_ns() - t0) / n)
-    return statistics.median(samples)
-
-
-def _cpu() -> str:
-    try:
-        with open("/proc/cpuinfo") as fh:
-            for line in fh:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def _stores(n: int, rnd: random.Random, cities: list[tuple[float, float]]) -> list[Store]:
@@ -128,7 +108,7 @@ def _full_campaign() -> Campaign:
 def main() -> None:
     rnd = random.Random(2027)
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
-    print(f"machine: {_cpu()}, {os.cpu_count()} CPUs, {platform.system()} {platform.release()}, load average {load}")
+    print(f"machine: {cpu_model()}, {os.cpu_count()} CPUs, {platform.system()} {platform.release()}, load average {load}")
     print(f"python {platform.python_version()}, msgspec {version('msgspec')}, maxminddb {version('maxminddb')}, "
           f"numpy {version('numpy')}, tzdata {version('tzdata')}")
     print("method: median of 7 runs, CPU time of this process\n")
@@ -154,7 +134,7 @@ def main() -> None:
                 for i in range(k):
                     lat, lon = pts[i % len(pts)]
                     loc.nearest(lat, lon, 40.0)
-            print(f"  nearest store, cold, {label:<19}: {_median_ns(q, 20_000):8.0f} ns/query")
+            print(f"  nearest store, cold, {label:<19}: {median_ns(q, 20_000):8.0f} ns/query")
 
     # ------------------------------------------------------------------- geo
     with tempfile.TemporaryDirectory() as tmp:
@@ -180,8 +160,8 @@ def main() -> None:
                 raw_db.get(ips[i % 2000])
 
         cached(2000)
-        print(f"\nGeoReader.lookup, repeated IPs (cache): {_median_ns(cached, 50_000):8.0f} ns/lookup")
-        print(f"maxminddb get, no cache:                 {_median_ns(raw, 50_000):8.0f} ns/lookup")
+        print(f"\nGeoReader.lookup, repeated IPs (cache): {median_ns(cached, 50_000):8.0f} ns/lookup")
+        print(f"maxminddb get, no cache:                 {median_ns(raw, 50_000):8.0f} ns/lookup")
         reader.close()
 
     # --------------------------------------------------------------- resolve
@@ -226,10 +206,10 @@ def main() -> None:
         pos[0] = base + k
 
     run_full(5000)
-    d = _median_ns(run_default, 50_000)
-    f = _median_ns(run_full, 50_000)
-    c = _median_ns(run_cold, 20_000)
-    tr = _median_ns(run_trace, 10_000)
+    d = median_ns(run_default, 50_000)
+    f = median_ns(run_full, 50_000)
+    c = median_ns(run_cold, 20_000)
+    tr = median_ns(run_trace, 10_000)
     routes: dict[str, int] = {}
     for i in range(1000):
         r = full.resolve(recs[i], facts[i]).route

@@ -41,6 +41,8 @@ import time
 from importlib.metadata import version
 from pathlib import Path
 
+from _machine import cpu_model
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -291,12 +293,7 @@ def main() -> None:
 
     print()
     print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs, {platform.platform()}")
-    try:
-        with open("/proc/cpuinfo") as fh:
-            cpu = next(ln.split(":", 1)[1].strip() for ln in fh if ln.startswith("model name"))
-        print(f"cpu: {cpu}")
-    except (OSError, StopIteration):
-        pass
+    print(f"cpu: {cpu_model()}")
     print(f"python {platform.python_version()}; granian {version('granian')}, msgspec {version('msgspec')}, "
           f"lmdb {version('lmdb')}, maxminddb {version('maxminddb')}; "
           f"wrk: {subprocess.run(['wrk', '-v'], capture_output=True, text=True).stdout.splitlines()[0]}")
