@@ -15,7 +15,7 @@ and ``unjudged`` are counted apart, never as engaged.
 
 from __future__ import annotations
 
-import re
+import math
 from collections.abc import Iterable
 
 from engine.bots import MOVABLE_VERDICTS, PHONE_DEVICES
@@ -145,28 +145,52 @@ def _quote(text: str) -> str:
 
 
 # ----------------------------------------------------------------- stream stage
+# Stream re-judging (engine.bots.rejudge_stream, rules in docs/bots.md) runs
+# here in SQL, in three statements: ``burst_spans`` and ``token_stats`` pick
+# the tokens where a rule can fire (cheap necessary conditions over every
+# token), and ``stream_verdicts`` applies the rules exactly to those tokens'
+# clicks. A property test (tests/unit/analytics/test_stream.py) holds the
+# result equal to ``rejudge_stream`` on every token of generated streams.
+
+def _window_ms(burst_window_s: float) -> int:
+    """The burst window in whole milliseconds: ``ts`` are integers, so ``d <= w`` is ``d <= floor(w)``."""
+    return max(0, math.floor(burst_window_s * 1000))
+
+
+def burst_spans(base: str, *, burst_window_s: float, burst_addresses: int) -> str:
+    """Recipient-link tokens with ``burst_addresses`` addressed clicks within ``burst_window_s``.
+
+    A burst needs that many distinct addresses within the window, so at least
+    that many addressed clicks: in time order, some click is at most the
+    window after the click ``burst_addresses - 1`` places before it. Only
+    ``token`` and ``ts`` go through the window's sort.
+    """
+    return f"""
+SELECT DISTINCT token FROM (
+    SELECT token, ts - lag(ts, {max(int(burst_addresses) - 1, 0)}) OVER (PARTITION BY token ORDER BY ts) AS span
+    FROM {base}
+    WHERE kind = 'click' AND link = 'recipient' AND ip <> ''
+)
+WHERE span <= {_window_ms(burst_window_s)}
+"""
+
+
 def token_stats(
-    base: str, *, fetch_before_tap_s: float, burst_window_s: float, burst_addresses: int,
-    datacenter_reasons: list[str],
+    base: str, *, spans: str, fetch_before_tap_s: float, burst_addresses: int, datacenter_reasons: list[str],
 ) -> str:
     """One row per recipient-link token of ``base``: the cheap half of the stream filter.
 
     ``stage1`` marks tokens that meet the necessary conditions of every stream
-    rule of ``engine.bots`` (docs/bots.md, "stream rules") that can be checked
-    without a DISTINCT: a rule moves only a ``human`` or ``suspect`` click; it
-    needs a second click from another network (another address, or another
-    ASN when an address is missing); and a burst needs ``burst_addresses``
-    clicks from at least two addresses, ``burst_addresses`` of them with an
-    address within ``burst_window_s`` (``burst_possible``: the lag over the
-    token's addressed clicks in time order; when the rule's window holds that
-    many distinct addresses, the last of them in that order is at most the
-    window after the click ``burst_addresses - 1`` places before it), fetch-before-tap
-    a movable click sooner than ``fetch_before_tap_s`` after the send with a
-    human click after it, datacenter-then-phone a movable click with a
-    (possible) datacenter reason with a human click from a phone after it
-    (``sequence_possible``). ``machine_only`` (every click a preview,
-    scanner or bot, as logged) feeds the report for tokens the stream step
-    leaves alone.
+    rule of ``engine.bots`` (docs/bots.md, "stream rules"): a rule moves only
+    a ``human`` or ``suspect`` click; it needs a second click from another
+    network (another address, or another ASN when an address is missing); and
+    a burst needs ``burst_addresses`` clicks from at least two addresses, close
+    enough in time (the token is in ``spans``, see ``burst_spans``),
+    fetch-before-tap a movable click sooner than ``fetch_before_tap_s`` after
+    the send with a human click after it, datacenter-then-phone a movable
+    click with a (possible) datacenter reason with a human click from a phone
+    after it. ``machine_only`` (every click a preview, scanner or bot, as
+    logged) feeds the report for tokens the stream step leaves alone.
     """
     dc_like = " OR ".join(f"contains(reasons, {_quote(chr(34) + r)})" for r in datacenter_reasons) or "false"
     movable = f"verdict IN ({_sql_list(MOVABLE_VERDICTS)})"
@@ -177,25 +201,19 @@ def token_stats(
     early = f"{movable} AND since_send_s >= 0 AND since_send_s < {float(fetch_before_tap_s)!r}"
     return f"""
 SELECT token, campaign, machine_only,
-       two_clicks AND burst_possible AS burst_possible,
-       two_clicks AND sequence_possible AS sequence_possible,
-       two_clicks AND (burst_possible OR sequence_possible) AS stage1
+       two_clicks AND (burst_possible AND token IN (SELECT token FROM {spans}) OR sequence_possible) AS stage1
 FROM (
     SELECT token, any_value(campaign) AS campaign,
            bool_and(verdict IN ('preview', 'scanner', 'bot')) AS machine_only,
            count(*) >= 2
            AND bool_or({movable})
            AND (min(ip_h) <> max(ip_h) OR (bool_or(ip_h IS NULL) AND min(asn) <> max(asn))) AS two_clicks,
-           count(*) >= {int(burst_addresses)} AND min(ip_h) <> max(ip_h)
-           AND coalesce(bool_or(span <= {float(burst_window_s) * 1000!r}), false) AS burst_possible,
+           count(*) >= {int(burst_addresses)} AND min(ip_h) <> max(ip_h) AS burst_possible,
            coalesce(min(ts) FILTER ({early}) <= max(ts) FILTER (verdict = 'human'), false)
            OR coalesce(min(ts) FILTER ({movable} AND ({dc_like}))
                        <= max(ts) FILTER (verdict = 'human' AND {phone}), false) AS sequence_possible
     FROM (SELECT token, campaign, verdict, reasons, since_send_s, asn, ts, device,
-                 CASE WHEN ip <> '' THEN hash(ip) END AS ip_h,
-                 -- time from the click burst_addresses - 1 addressed clicks earlier
-                 CASE WHEN ip <> '' THEN ts - lag(ts, {max(int(burst_addresses) - 1, 0)})
-                      OVER (PARTITION BY token, ip <> '' ORDER BY ts) END AS span
+                 CASE WHEN ip <> '' THEN hash(ip) END AS ip_h
           FROM {base}
           WHERE kind = 'click' AND link = 'recipient')
     GROUP BY token
@@ -203,60 +221,112 @@ FROM (
 """
 
 
-def stream_candidates(
-    base: str, *, fetch_before_tap_s: float, burst_window_s: float, burst_addresses: int,
-    datacenter_reasons: list[str],
-) -> str:
-    """Tokens where a stream rule can move a click: ``stage1`` tokens that pass the exact checks.
+#: Reason appended to a click a stream rule moved, and the verdict it gets.
+STREAM_MOVES: dict[str, tuple[str, str]] = {
+    "burst": ("bot", "stream:burst"),
+    "fbt": ("scanner", "stream:fetch-before-tap"),
+    "dcp": ("scanner", "stream:datacenter-then-phone"),
+}
 
-    On the stage-1 tokens only, one necessary condition per rule:
-
-    - burst: ``burst_addresses`` distinct addresses within ``burst_window_s``.
-      Any window of that length lies inside one bucket of width 2w on one of
-      two grids offset by w, so a bucket with that many addresses is required;
-    - fetch-before-tap: a movable click sooner than ``fetch_before_tap_s``
-      after the send, and a human click after it;
-    - datacenter-then-phone: a movable click with a datacenter reason (its
-      base before the first ``:``), and a human click from a phone after it.
-
-    "After" is ``<=`` on ``ts``: the order of clicks in the same millisecond
-    is not fixed. Tokens failing all three keep their logged verdicts without a trip
-    through Python; a property test holds this in step with
-    ``engine.bots.rejudge_stream``.
-    """
-    alternatives = "|".join(re.escape(r) for r in datacenter_reasons) or "(?!)"
-    dc = _quote(f'"(?:{alternatives})(?::[^"]*)?"')
-    movable = f"verdict IN ({_sql_list(MOVABLE_VERDICTS)})"
-    w = max(1, int(burst_window_s * 1000))
-    return f"""
-WITH rows AS MATERIALIZED (
-    SELECT c.token, c.ts, c.ip, c.verdict, c.reasons, c.since_send_s, c.device,
-           t.burst_possible, t.sequence_possible
-    FROM {base} AS c JOIN token_stats AS t ON c.token = t.token AND t.stage1
-    WHERE c.kind = 'click' AND c.link = 'recipient'
-), buckets AS MATERIALIZED (
-    SELECT token, ip, ts // {2 * w} AS bucket, 0 AS grid FROM rows WHERE ip <> '' AND burst_possible
-    UNION ALL
-    SELECT token, ip, (ts + {w}) // {2 * w} AS bucket, 1 AS grid FROM rows WHERE ip <> '' AND burst_possible
-), crowded AS (
-    -- enough clicks in one bucket (cheap), before counting their distinct addresses
-    SELECT token, grid, bucket FROM buckets GROUP BY ALL HAVING count(*) >= {int(burst_addresses)}
-), burst AS (
-    SELECT DISTINCT b.token
-    FROM buckets AS b SEMI JOIN crowded AS c ON b.token = c.token AND b.grid = c.grid AND b.bucket = c.bucket
-    GROUP BY b.token, b.grid, b.bucket
-    HAVING count(DISTINCT b.ip) >= {int(burst_addresses)}
-), sequence AS (
-    SELECT token
-    FROM rows
-    WHERE sequence_possible
-    GROUP BY token
-    HAVING min(ts) FILTER ({movable} AND since_send_s >= 0 AND since_send_s < {float(fetch_before_tap_s)!r})
-               <= max(ts) FILTER (verdict = 'human')
-        OR min(ts) FILTER ({movable} AND regexp_matches(reasons, {dc}))
-               <= max(ts) FILTER (verdict = 'human' AND device IN ({_sql_list(PHONE_DEVICES)}))
+#: Order of one token's clicks for "after": by time, then (clicks in the same
+#: millisecond) by what the rules read, so the result never depends on the
+#: order the lines were read in. Clicks equal in all of these get the same verdict.
+STREAM_ORDER = (
+    "ts, ip, asn NULLS FIRST, verdict::VARCHAR, reasons, since_send_s NULLS FIRST, device NULLS FIRST"
 )
-SELECT token FROM burst UNION SELECT token FROM sequence
+
+
+def stream_verdicts(
+    rows: str, columns: tuple[str, ...], *, fetch_before_tap_s: float, burst_window_s: float,
+    burst_addresses: int, datacenter_reasons: list[str],
+) -> str:
+    """``rows`` (every click of some recipient-link tokens) with final verdicts: the stream rules, exactly.
+
+    The rules of ``engine.bots.rejudge_stream`` over each token's clicks in
+    ``STREAM_ORDER``; only ``human`` and ``suspect`` clicks move:
+
+    1. burst: a click inside some window of ``burst_window_s`` that ends at a
+       click and holds ``burst_addresses`` distinct addresses -> ``bot``;
+    2. fetch-before-tap: a click sooner than ``fetch_before_tap_s`` after the
+       send, with a later human click (not moved by 1, without a datacenter
+       reason) from another network -> ``scanner``;
+    3. datacenter-then-phone: else, a click with a datacenter reason (its base
+       before the first ``:``), with such a later human click from a phone ->
+       ``scanner``.
+
+    "Another network": both have an address and they differ, else both have
+    an ASN and they differ. "Some later click from another network" is read
+    off the minimum and maximum address (and ASN) of the later clicks that
+    qualify: one of them differs from the click's own exactly when some
+    qualifying click's does. Returns ``columns`` (``verdict`` and ``reasons``
+    final, a moved click's rule appended to its reasons) plus ``logged_verdict``.
+    """
+    w = _window_ms(burst_window_s)
+    dc = "[" + ", ".join(_quote(r) for r in sorted(datacenter_reasons)) + "]::VARCHAR[]"
+    later = f"OVER (PARTITION BY token ORDER BY {STREAM_ORDER} ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING)"
+
+    def seen_later(name: str, cond: str) -> str:
+        # min/max address and ASN of the later clicks meeting ``cond``
+        return (
+            f"min(ip) FILTER ({cond} AND ip <> '') {later} AS {name}_ip_lo, "
+            f"max(ip) FILTER ({cond} AND ip <> '') {later} AS {name}_ip_hi, "
+            f"min(asn) FILTER ({cond} AND ip = '') {later} AS {name}_na_lo, "
+            f"max(asn) FILTER ({cond} AND ip = '') {later} AS {name}_na_hi, "
+            f"min(asn) FILTER ({cond}) {later} AS {name}_as_lo, "
+            f"max(asn) FILTER ({cond}) {later} AS {name}_as_hi"
+        )
+
+    def other_network_later(name: str) -> str:
+        return (
+            f"CASE WHEN ip <> '' THEN coalesce({name}_ip_lo <> ip OR {name}_ip_hi <> ip, false) "
+            f"OR coalesce({name}_na_lo <> asn OR {name}_na_hi <> asn, false) "
+            f"ELSE coalesce({name}_as_lo <> asn OR {name}_as_hi <> asn, false) END"
+        )
+
+    out = []
+    for c in columns:
+        if c == "verdict":
+            out.append(
+                f"CASE WHEN burst THEN '{STREAM_MOVES['burst'][0]}' WHEN fbt THEN '{STREAM_MOVES['fbt'][0]}' "
+                f"WHEN dcp THEN '{STREAM_MOVES['dcp'][0]}' ELSE verdict::VARCHAR END AS verdict"
+            )
+        elif c == "reasons":
+            out.append(
+                "CASE WHEN burst OR fbt OR dcp THEN to_json(list_append(from_json(reasons, '[\"VARCHAR\"]'), "
+                f"CASE WHEN burst THEN '{STREAM_MOVES['burst'][1]}' WHEN fbt THEN '{STREAM_MOVES['fbt'][1]}' "
+                f"ELSE '{STREAM_MOVES['dcp'][1]}' END))::VARCHAR ELSE reasons END AS reasons"
+            )
+        else:
+            out.append(c)
+    return f"""
+WITH judged AS (
+    SELECT *,
+           verdict IN ({_sql_list(MOVABLE_VERDICTS)}) AS movable,
+           coalesce(device IN ({_sql_list(PHONE_DEVICES)}), false) AS phone,
+           len(list_intersect(list_transform(from_json(reasons, '["VARCHAR"]'), lambda r: split_part(r, ':', 1)),
+                              {dc})) > 0 AS dc,
+           -- this click ends a window with enough distinct addresses
+           count(DISTINCT nullif(ip, '')) OVER (PARTITION BY token ORDER BY ts
+               RANGE BETWEEN {w} PRECEDING AND CURRENT ROW) >= {int(burst_addresses)} AS crowded
+    FROM {rows}
+), burst AS (
+    SELECT *, movable AND bool_or(crowded) OVER (PARTITION BY token ORDER BY ts
+               RANGE BETWEEN CURRENT ROW AND {w} FOLLOWING) AS burst
+    FROM judged
+), seen AS (
+    SELECT *, {seen_later("tap", "verdict = 'human' AND NOT burst AND NOT dc")},
+              {seen_later("phone", "verdict = 'human' AND NOT burst AND NOT dc AND phone")}
+    FROM burst
+), moved AS (
+    SELECT *,
+           coalesce(movable AND NOT burst AND since_send_s >= 0 AND since_send_s < {float(fetch_before_tap_s)!r}
+                    AND {other_network_later("tap")}, false) AS fbt,
+           -- fetch-before-tap comes first (the CASEs below test fbt before dcp)
+           movable AND NOT burst AND dc AND {other_network_later("phone")} AS dcp
+    FROM seen
+)
+SELECT {", ".join(out)}, verdict::VARCHAR AS logged_verdict
+FROM moved
 """
 
 

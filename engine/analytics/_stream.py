@@ -1,12 +1,13 @@
 """Final verdicts before counting: stream re-judging and ``--rejudge POLICY``.
 
 Stream re-judging (``engine.bots.rejudge_stream``) looks at one token's
-clicks together. Calling it on every token of a 10-million-click log would
-cost minutes of Python, so SQL first picks the tokens where a stream rule can
-fire (``_sql.stream_candidates``, built from the same ``StreamRules``
-thresholds); every other click keeps its logged verdict. A property test
-(tests/unit/analytics/test_stream.py) checks that the tokens SQL leaves out
-are exactly ones the stream function would not change.
+clicks together. It runs in SQL (``_sql.stream_verdicts``, built from the same
+``StreamRules`` thresholds), never through Python per click: SQL first picks
+the tokens where a stream rule can fire (``_sql.burst_spans`` and
+``_sql.token_stats``, cheap necessary conditions over every token), then
+applies the rules exactly to those tokens' clicks; every other click keeps its
+logged verdict. A property test (tests/unit/analytics/test_stream.py) checks
+that the result equals running the stream function on every token.
 
 ``--rejudge POLICY`` judges every click again under another policy first
 (per click, in Python: slower, and said so in docs/report.md), then runs the
@@ -18,7 +19,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,7 +27,7 @@ import duckdb
 import msgspec
 import numpy as np
 
-from engine.bots import Classifier, StreamRules, facts_from_event, rejudge_stream
+from engine.bots import Classifier, StreamRules, facts_from_event
 from engine.clicklog import ClickEvent
 
 from . import _sql
@@ -40,7 +41,7 @@ class Moves:
     """What re-judging changed: clicks per (from, to) verdict."""
 
     policy: str | None = None  # the --rejudge policy ref, None for stream re-judging only
-    tokens_checked: int = 0  # tokens whose stream was examined in Python
+    tokens_checked: int = 0  # tokens whose whole stream the exact rules examined (past the SQL pre-check)
     clicks_rejudged: int = 0  # clicks judged again by the --rejudge policy
     moves: Counter[tuple[str, str]] = field(default_factory=Counter)
 
@@ -56,21 +57,19 @@ def apply_final_verdicts(
     classifier: Classifier | None = None,
     rules: StreamRules | None = None,
     columns: tuple[str, ...] = _sql.REPORT_COLUMNS,
-    progress: Callable[[float], None] | None = None,
     alongside: Callable[[duckdb.DuckDBPyConnection], None] | None = None,
 ) -> Moves:
     """Define the view ``clicks`` over ``base`` with final verdicts; return what moved.
 
     ``base`` holds the clicks as logged (a view over the report's Parquet
     copy). With a classifier it is first copied into a table and every click
-    judged again. Then the tokens the stream rules can touch are copied into
-    ``stream_rows`` and re-judged there; ``clicks_settled`` is ``base``
-    without those tokens (their verdicts are final already) and ``clicks`` is
+    judged again. Then the clicks of the tokens the stream rules can touch are
+    re-judged into ``stream_rows``; ``clicks_settled`` is ``base`` without
+    those tokens (their verdicts are final already) and ``clicks`` is
     ``clicks_settled`` plus ``stream_rows``.
 
     ``alongside``, when given, is called once with its own cursor as soon as
-    ``clicks_settled`` exists, in a thread, while Python re-judges the stream
-    tokens (DuckDB releases the GIL, so the two overlap on two cores). It must
+    ``clicks_settled`` exists, in a thread, while the stream rules run. It must
     not read ``stream_rows`` or ``clicks``. Its exception is re-raised here.
     """
     rules = rules or StreamRules()
@@ -85,7 +84,7 @@ def apply_final_verdicts(
             burst_addresses=rules.burst_addresses,
             datacenter_reasons=rules.datacenter_reasons | classifier.network_reasons(),
         )
-    _stream_step(con, base, rules, columns, moves, progress, alongside)
+    _stream_step(con, base, rules, columns, moves, alongside)
     cols = ", ".join(columns)
     con.execute(
         f"CREATE OR REPLACE VIEW clicks AS "
@@ -100,60 +99,64 @@ def _stream_step(
     rules: StreamRules,
     columns: tuple[str, ...],
     moves: Moves,
-    progress: Callable[[float], None] | None,
     alongside: Callable[[duckdb.DuckDBPyConnection], None] | None,
 ) -> None:
     t0 = [time.perf_counter(), time.process_time()]
+    dc = sorted(rules.datacenter_reasons)
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE burst_spans AS "
+        + _sql.burst_spans(base, burst_window_s=rules.burst_window_s, burst_addresses=rules.burst_addresses)
+    )
+    stage("  burst spans", t0)
     con.execute(
         "CREATE OR REPLACE TABLE token_stats AS "
         + _sql.token_stats(
             base,
+            spans="burst_spans",
             fetch_before_tap_s=rules.fetch_before_tap_s,
-            burst_window_s=rules.burst_window_s,
             burst_addresses=rules.burst_addresses,
-            datacenter_reasons=sorted(rules.datacenter_reasons),
+            datacenter_reasons=dc,
         )
     )
+    con.execute("CREATE OR REPLACE TABLE stream_tokens AS SELECT token FROM token_stats WHERE stage1")
     stage("  token stats", t0)
-    # One scan of ``base`` copies the stage-1 tokens' clicks (a few percent of
-    # the lines); the exact checks and ``stream_rows`` read that copy.
+    # One scan of ``base`` copies the stage-1 tokens' clicks (a few percent of the lines).
     cols = ", ".join(f"c.{c}" for c in columns)
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE stage1_rows AS SELECT {cols} FROM {base} AS c "
-        "SEMI JOIN token_stats AS t ON c.token = t.token AND t.stage1 "
+        "SEMI JOIN stream_tokens AS t ON c.token = t.token "
         "WHERE c.kind = 'click' AND c.link = 'recipient'"
     )
-    con.execute(
-        "CREATE OR REPLACE TABLE stream_tokens AS "
-        + _sql.stream_candidates(
-            "stage1_rows",
-            fetch_before_tap_s=rules.fetch_before_tap_s,
-            burst_window_s=rules.burst_window_s,
-            burst_addresses=rules.burst_addresses,
-            datacenter_reasons=sorted(rules.datacenter_reasons),
-        )
-    )
-    stage("  stream candidates", t0)
-    con.execute(
-        f"CREATE OR REPLACE TABLE stream_rows AS SELECT {cols} FROM stage1_rows AS c "
-        "SEMI JOIN stream_tokens AS s ON c.token = s.token"
-    )
-    con.execute("DROP TABLE stage1_rows")
-    n_tokens = int(con.execute("SELECT count(*) FROM stream_tokens").fetchall()[0][0])
+    moves.tokens_checked += int(con.execute("SELECT count(*) FROM stream_tokens").fetchall()[0][0])
     cols = ", ".join(columns)
     con.execute(
         f"CREATE OR REPLACE VIEW clicks_settled AS "
         f"SELECT {cols} FROM {base} AS b ANTI JOIN stream_tokens AS s "
         f"ON b.token = s.token AND b.kind = 'click' AND b.link = 'recipient'"
     )
-    stage("  stream rows", t0)
+    stage("  stage-1 rows", t0)
     side = _Alongside(con, alongside)
     try:
-        if n_tokens:
-            _rejudge_streams(con, rules, columns, moves, progress, n_tokens)
+        con.execute(
+            "CREATE OR REPLACE TABLE stream_rows AS "
+            + _sql.stream_verdicts(
+                "stage1_rows",
+                columns,
+                fetch_before_tap_s=rules.fetch_before_tap_s,
+                burst_window_s=rules.burst_window_s,
+                burst_addresses=rules.burst_addresses,
+                datacenter_reasons=dc,
+            )
+        )
+        con.execute("DROP TABLE stage1_rows")
+        for before, after, n in con.execute(
+            "SELECT logged_verdict, verdict, count(*) FROM stream_rows WHERE verdict <> logged_verdict GROUP BY ALL"
+        ).fetchall():
+            moves.moves[(before, after)] += int(n)
+        stage("  stream rules (SQL)", t0)
     finally:
         side.join()
-    stage("  stream function (Python), settled roll-ups alongside", t0)
+    stage("  settled roll-ups (alongside, after the stream rules)", t0)
 
 
 class _Alongside:
@@ -184,37 +187,6 @@ class _Alongside:
             raise self._failure[0]
 
 
-def _rejudge_streams(
-    con: duckdb.DuckDBPyConnection,
-    rules: StreamRules,
-    columns: tuple[str, ...],
-    moves: Moves,
-    progress: Callable[[float], None] | None,
-    n_tokens: int,
-) -> None:
-    cur = con.cursor()
-    # One JSON array of events per token, built by DuckDB and decoded by
-    # msgspec in one call: building ClickEvents field by field from row
-    # tuples costs several times more per click.
-    cur.execute(
-        f"SELECT list(rowid ORDER BY ts), '[' || string_agg({_json_object(columns)}, ',' ORDER BY ts) || ']' "
-        "FROM stream_rows GROUP BY token"
-    )
-    changes: list[tuple[int, str, str]] = []
-    for done, (rids, events) in enumerate(_json_groups(cur), start=1):
-        verdicts = rejudge_stream(events, None, rules)
-        for rid, e, v in zip(rids, events, verdicts, strict=True):
-            if v.verdict != e.verdict or list(v.reasons) != e.reasons:
-                changes.append((rid, v.verdict, _reasons_json(v.reasons)))
-                if v.verdict != e.verdict:
-                    moves.moves[(e.verdict, v.verdict)] += 1
-        if progress is not None and done % 20_000 == 0:
-            progress(done / n_tokens)
-    cur.close()
-    moves.tokens_checked += n_tokens
-    _write_changes(con, "stream_rows", changes)
-
-
 def _rejudge_each(
     con: duckdb.DuckDBPyConnection, table: str, classifier: Classifier, columns: tuple[str, ...], moves: Moves
 ) -> None:
@@ -235,29 +207,6 @@ def _rejudge_each(
     cur.close()
     moves.clicks_rejudged = n
     _write_changes(con, table, changes)
-
-
-_events_decoder = msgspec.json.Decoder(list[ClickEvent])
-
-
-def _json_object(columns: tuple[str, ...]) -> str:
-    # The report's table leaves out what no verdict depends on (id, status,
-    # answer): the events carry neutral values for them.
-    parts = ["'id', ''", "'status', 0", "'answer', ''"]
-    for c in columns:
-        if c == "reasons":
-            parts.append("'reasons', json(reasons)")
-        elif c == "headers":
-            parts.append("'headers', to_json(headers)")
-        else:
-            parts.append(f"'{c}', {c}")
-    return f"json_object({', '.join(parts)})"
-
-
-def _json_groups(cur: duckdb.DuckDBPyConnection) -> Iterator[tuple[list[int], list[ClickEvent]]]:
-    while rows := cur.fetchmany(2_000):
-        for rids, text in rows:
-            yield rids, _events_decoder.decode(text)
 
 
 _reasons_decoder = msgspec.json.Decoder(list[str])

@@ -3,8 +3,8 @@
 The property test in test_stream.py checks the whole filter on generated
 streams; these pin the edges it rarely draws: three addresses exactly one
 burst window apart (a burst) and one millisecond more (not a burst, and not
-sent to Python at all), and the ``alongside`` hook that runs the roll-ups of
-the clicks the stream step cannot move while Python re-judges the others.
+past the SQL pre-check at all), and the ``alongside`` hook that runs the roll-ups
+of the clicks the stream step cannot move while the stream rules judge the others.
 """
 
 from __future__ import annotations
@@ -63,13 +63,13 @@ def test_burst_precheck_bound_is_the_window(tmp_path, span_ms, burst):
     finally:
         con.close()
     assert [(v, msgspec.json.decode(r)) for _, v, r in rows] == expected
-    # one millisecond wider than the window: the SQL pre-check keeps the token out of Python
+    # one millisecond wider than the window: the SQL pre-check keeps the token from the exact rules
     assert moves.tokens_checked == (1 if burst else 0)
     assert moves.clicks_moved == (3 if burst else 0)
 
 
 def _mixed() -> list[ClickEvent]:
-    # T1 bursts (re-judged in Python); T2 is a quiet human; one orphan request
+    # T1 bursts (judged by the exact rules); T2 is a quiet human; one orphan request
     orphan = ClickEvent(id="00000009", ts=T0 + 50, kind="orphan", status=404, answer="not-found",
                         verdict="bot", token="XNOPE", ip="10.9.9.0/24")
     return [*_three_addresses(400), _click(4, T0 + 10, "T2", "10.0.7.0/24"),
