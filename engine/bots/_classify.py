@@ -212,6 +212,8 @@ class Classifier:
         self._plan = tuple(
             (st.kind, st.data, st.weight, st.weak, st.exempt, st.signal.reason, st.signal.verdict) for st in steps
         )
+        # The signals that read more than the method and the headers, in order.
+        self._dynamic = tuple((st.kind, st.data) for st in steps if st.kind in (_K_NETWORK, _K_TIMING))
         self._ua_info = lru_cache(maxsize=ua_cache_size)(self._compute_ua_info)
         self._verdicts: dict[tuple[str, tuple[str, ...]], Verdict] = {}
 
@@ -240,6 +242,22 @@ class Classifier:
         return self._ua_info.cache_info()
 
     # -- per request -----------------------------------------------------------
+    def dynamic_key(self, asn: int | None, client_ip: str | None, seconds_since_send: float | None) -> tuple[Any, ...]:
+        """What this policy's network and timing signals would say about these facts.
+
+        ``classify`` reads a request's address, ASN and time since send only
+        through those signals, so two requests with the same method, user
+        agent, headers and ``dynamic_key`` get the same verdict: a caller may
+        remember verdicts under that key (the worker does, per header set).
+        """
+        out: list[Any] = []
+        for kind, data in self._dynamic:
+            if kind == _K_NETWORK:
+                out.append(data.match(asn, client_ip))
+            else:
+                out.append(seconds_since_send is not None and 0 <= seconds_since_send < data)
+        return tuple(out)
+
     def classify(self, facts: RequestFacts) -> Verdict:
         """Judge one request.
 

@@ -147,8 +147,8 @@ class RedirectApp:
             if ev is not None:
                 # Invariant 4: the line is in the file before the answer leaves.
                 buf = self._buf
-                self._encode_into(ev, buf)  # into a reused buffer: no copy to append the newline
-                buf.append(10)
+                self._encode_into(ev, buf)  # the head, into a reused buffer
+                buf[-1:] = out.tail  # its closing brace -> the tail, the brace, the newline
                 self.writer.write(buf, now)
                 verdict = ev.verdict
             status, answer = out.status, out.answer

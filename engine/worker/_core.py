@@ -20,7 +20,7 @@ the person; the IP is truncated (/24, /48) before it reaches the event; only
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import quote
@@ -29,7 +29,7 @@ import msgspec
 
 from engine.bots import RequestFacts, compile_policy, default_policy
 from engine.clicklog import LOGGED_HEADERS, ClickEvent, EventIds, truncate_ip
-from engine.routing import ClickFacts, compile_campaign
+from engine.routing import ClickFacts, classify_device, compile_campaign, primary_language
 from engine.snapshot import TOKEN_ALPHABET, Campaign, Snapshot, Template, TokenRecord
 
 from ._pages import gone_page, not_found_page, preview_page, preview_page_parts
@@ -69,18 +69,21 @@ _NO_REASONS: list[str] = []  # shared, never mutated: an empty list is omitted f
 _LOGGED = frozenset(LOGGED_HEADERS)
 _SCHEME_RE = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]{0,31}")  # RFC 3986 section 3.1
 _IP_CACHE_MAX = 65536
+#: The headers the click path reads; a request's "shape" is its values of these.
+_SHAPE_NAMES = frozenset((*LOGGED_HEADERS, "user-agent", "host"))
+_SHAPE_CACHE_MAX = 4096  # distinct header sets remembered (browsers x languages x ...)
+_VERDICTS_PER_SHAPE = 64  # (policy, method, network/timing facts) verdicts remembered per shape
 
 
-def _line_struct() -> type[msgspec.Struct]:
-    """``ClickEvent``'s twin with positional fields: same JSON, built 4x faster.
+#: ClickEvent's last fields, in order. They depend only on the request's headers
+#: and the handler (snapshot, worker), so each header set's encoding of them is
+#: made once (``_Shape.tail``) and spliced after the per-click part.
+_TAIL_FIELDS = ("ua", "headers", "snapshot", "worker", "v")
 
-    ``ClickEvent`` is keyword-only (readable for humans); on the hot path 30
-    keyword arguments cost more than the rest of the event. This twin has the
-    same fields, defaults and order, so it encodes to the same line;
-    tests/unit/worker/test_core.py checks that they stay in step.
-    """
+
+def _twin(name: str, fields: list[msgspec.structs.FieldInfo]) -> type[msgspec.Struct]:
     spec = []
-    for f in msgspec.structs.fields(ClickEvent):
+    for f in fields:
         if f.default is not msgspec.NODEFAULT:
             default: Any = f.default
         elif f.default_factory is not msgspec.NODEFAULT:
@@ -88,14 +91,39 @@ def _line_struct() -> type[msgspec.Struct]:
         else:  # the few required fields: never empty in an event we write
             default = 0 if f.type is int else ""
         spec.append((f.name, f.type, default))
-    return msgspec.defstruct("LogLine", spec, omit_defaults=True, kw_only=False)
+    return msgspec.defstruct(name, spec, omit_defaults=True, kw_only=False)
 
 
-#: Positional twin of ClickEvent (field order: id ts kind status answer verdict
-#: reasons policy token link campaign recipient variant route store
-#: store_source dest country region city accuracy_km asn device lang
-#: since_send_s method host ip ua headers snapshot worker v).
-LogLine = _line_struct()
+def _line_structs() -> tuple[type[msgspec.Struct], type[msgspec.Struct]]:
+    """``ClickEvent`` split in two positional twins: the per-click head and the per-header-set tail.
+
+    ``ClickEvent`` is keyword-only (readable for humans); on the hot path 30
+    keyword arguments cost more than the rest of the event. The twins have the
+    same fields, defaults and order, so head + tail encode to the same line;
+    tests/unit/worker/test_worker_core.py checks that they stay in step.
+    """
+    fields = list(msgspec.structs.fields(ClickEvent))
+    names = tuple(f.name for f in fields[-len(_TAIL_FIELDS):])
+    if names != _TAIL_FIELDS:  # the schema moved: the splice below would be wrong
+        raise RuntimeError(f"ClickEvent must end with {_TAIL_FIELDS}, not {names}")
+    return _twin("LogLine", fields[: -len(_TAIL_FIELDS)]), _twin("LogTail", fields[-len(_TAIL_FIELDS):])
+
+
+#: Positional twins of ClickEvent. LogLine (the head, field order: id ts kind
+#: status answer verdict reasons policy token link campaign recipient variant
+#: route store store_source dest country region city accuracy_km asn device lang
+#: since_send_s method host ip) is built per click; LogTail (ua headers
+#: snapshot worker v) once per header set.
+LogLine, LogTail = _line_structs()
+_encode = msgspec.json.Encoder().encode
+
+
+def splice_tail(tail: Any) -> bytes:
+    """What replaces the head's closing brace: the tail's members, the brace, the newline."""
+    enc = _encode(tail)
+    return b"}\n" if enc == b"{}" else b"," + enc[1:] + b"\n"
+
+
 _MAX_UA = 512
 _MAX_HEADER = 256
 
@@ -115,16 +143,23 @@ class Outcome(msgspec.Struct):
     status: int
     headers: list[tuple[str, str]]
     body: bytes
-    event: Any  # a LogLine (encodes exactly like a ClickEvent); None only for /robots.txt
+    event: Any  # a LogLine: the line's head (``line`` adds the tail); None only for /robots.txt
     answer: str  # redirect | preview-page | prefetch | not-found | gone | fallback | robots
     trace: list[Any] | None = None  # routing's trace steps when asked for (explain)
     facts: dict[str, Any] | None = None  # geo, device, ... (explain only)
+    tail: bytes = b"}\n"  # ``splice_tail`` of the request's LogTail
+
+    @property
+    def line(self) -> bytes | None:
+        """The exact log line (newline included): the head's JSON with the tail spliced in."""
+        if self.event is None:
+            return None
+        return _encode(self.event)[:-1] + self.tail
 
     def click_event(self) -> ClickEvent | None:
         """The event as the public ``ClickEvent`` (what the log line decodes to)."""
-        if self.event is None:
-            return None
-        return msgspec.json.decode(msgspec.json.encode(self.event), type=ClickEvent)
+        line = self.line
+        return None if line is None else msgspec.json.decode(line, type=ClickEvent)
 
 
 @dataclass(slots=True)
@@ -195,6 +230,7 @@ class ClickHandler:
                 )
             )
         self._not_found = not_found_page()
+        self._shapes: dict[tuple[tuple[str, str], ...], _Shape] = {}
         self._ip_cache: dict[str, str] = {}
         self._net_cache: dict[str, str] = {}  # "a.b.c" -> "a.b.c.0/24" (or "" when a.b.c is not IPv4)
         self._hosts: dict[str, str] = {}
@@ -219,9 +255,13 @@ class ClickHandler:
         token = path[1:] if path.startswith("/") else path
         if token.endswith(_TRAILING_TUPLE):
             token = token.rstrip(_TRAILING_JUNK)
-        logged, ua, host_header = _scan_headers(headers)
+        # Everything the headers decide, once per distinct set of the headers we read.
+        key = tuple([kv for kv in headers.items() if kv[0] in _SHAPE_NAMES])
+        shape = self._shapes.get(key)
+        if shape is None:
+            shape = self._shape(key)
         if host is None:
-            host = host_header or ""
+            host = shape.host
         hostname = self._hosts.get(host)
         if hostname is None:  # a handful of distinct values in real traffic: cache them
             if len(self._hosts) >= 1024:
@@ -231,22 +271,28 @@ class ClickHandler:
         if not _TOKEN_RE.fullmatch(token):
             if token == "robots.txt":
                 return Outcome(200, _ROBOTS_HEADERS, _ROBOTS, None, "robots")
-            return self._orphan(method, token, hostname, ua, logged, client_ip, ms, "malformed-token")
+            return self._orphan(method, token, hostname, shape, client_ip, ms, "malformed-token")
         rec = self.snapshot.lookup(token)
         if rec is None:
-            return self._orphan(method, token, hostname, ua, logged, client_ip, ms, "unknown-token")
+            return self._orphan(method, token, hostname, shape, client_ip, ms, "unknown-token")
         cc = self.campaigns[rec.campaign]
         camp = cc.record
         if camp.retain_until is not None and now >= camp.retain_until:
-            return self._orphan(method, token, hostname, ua, logged, client_ip, ms, "retention-ended")
+            return self._orphan(method, token, hostname, shape, client_ip, ms, "retention-ended")
         if hostname not in cc.domains:
-            return self._orphan(method, token, hostname, ua, logged, client_ip, ms, "host-mismatch")
+            return self._orphan(method, token, hostname, shape, client_ip, ms, "host-mismatch")
 
         geo = self.geo.lookup(client_ip) if self.geo is not None and client_ip else None
         since = (now - camp.send_at) if camp.send_at is not None else None
-        verdict, reasons, policy, answer = self._judge(cc, method, ua, logged, client_ip, geo, since)
+        verdict, reasons, policy, answer = self._judge(cc, shape, method, client_ip, geo, since)
         event_id = self.ids.new(ms)
-        d = self._route(cc, rec, now, geo, ua, logged, event_id, trace)
+        try:
+            d = cc.route.resolve(rec, ClickFacts(now, geo, shape.ua, shape.lang_header, event_id, shape.prepared),
+                                 trace=trace)
+        except Exception:
+            self.errors += 1
+            d = _fallback_decision(camp, rec, now)
+            d.route = "error"
         if d.status == 410 or d.url is None:
             answer, status, hdrs, body, dest = "gone", 410, _PAGE_HEADERS, cc.gone, None
         else:
@@ -269,14 +315,26 @@ class ClickHandler:
             "recipient" if rec.recipient else "campaign", camp.id, rec.recipient or None,
             d.variant, d.route, d.store, d.store_source, dest, country, region, city, accuracy,
             asn, d.device, d.lang, round(since, 3) if since is not None else None,
-            method, hostname, self._ip(client_ip), ua, logged, self.version, self.worker,
+            method, hostname, self._ip(client_ip),
         )
         if trace:
             facts = {"geo": geo, "device": d.device, "lang": d.lang, "since_send_s": since}
-            return Outcome(status, hdrs, body, ev, answer, d.trace, facts)
-        return Outcome(status, hdrs, body, ev, answer)
+            return Outcome(status, hdrs, body, ev, answer, d.trace, facts, shape.tail)
+        return Outcome(status, hdrs, body, ev, answer, None, None, shape.tail)
 
     # ------------------------------------------------------------------ parts
+    def _shape(self, key: tuple[tuple[str, str], ...]) -> _Shape:
+        """Build (and cache) what a header set decides; ``key`` is the headers we read, in order."""
+        logged, ua, host = _scan_headers(key)
+        lang_header = logged.get("accept-language", "")
+        tail = splice_tail(LogTail(ua, logged, self.version, self.worker))
+        shape = _Shape(logged, ua, host or "", lang_header,
+                       (classify_device(ua), primary_language(lang_header)), tail)
+        if len(self._shapes) >= _SHAPE_CACHE_MAX:
+            self._shapes.clear()
+        self._shapes[key] = shape
+        return shape
+
     def _ip(self, client_ip: str) -> str:
         """``truncate_ip``, cached: per /24 for dotted-quad IPv4 (its answer depends only on the
         first three octets once the last is valid), per address otherwise."""
@@ -296,45 +354,39 @@ class ClickHandler:
         return ip
 
     def _judge(
-        self, cc: _Compiled, method: str, ua: str, logged: dict[str, str],
-        client_ip: str, geo: Any, since: float | None,
+        self, cc: _Compiled, shape: _Shape, method: str, client_ip: str, geo: Any, since: float | None,
     ) -> tuple[str, Sequence[str], str | None, str]:
         cls = cc.classifier
         if cls is None:
             return "unjudged", _NO_REASONS, None, "redirect"
         try:
-            # The classifier sees exactly the headers the log keeps, so a
-            # re-judge of the log reaches the verdict the worker reached.
-            v = cls.classify(
-                RequestFacts(method, ua, logged, client_ip or None, geo.asn if geo else None, since)
-            )
-            return v.verdict, v.reasons or _NO_REASONS, cls.policy_ref, cls.answer(v)
+            asn = geo.asn if geo is not None else None
+            # The verdict is a function of the method, the headers (the shape)
+            # and what the policy's network and timing signals say: remember it
+            # per shape under the latter.
+            key = (cls, method, cls.dynamic_key(asn, client_ip or None, since))
+            hit = shape.verdicts.get(key)
+            if hit is None:
+                # The classifier sees exactly the headers the log keeps, so a
+                # re-judge of the log reaches the verdict the worker reached.
+                v = cls.classify(RequestFacts(method, shape.ua, shape.logged, client_ip or None, asn, since))
+                hit = (v.verdict, v.reasons or _NO_REASONS, cls.policy_ref, cls.answer(v))
+                if len(shape.verdicts) >= _VERDICTS_PER_SHAPE:
+                    shape.verdicts.clear()
+                shape.verdicts[key] = hit
+            return hit
         except Exception:
             self.errors += 1
             return "unjudged", ("classifier-error",), cls.policy_ref, "redirect"
 
-    def _route(
-        self, cc: _Compiled, rec: TokenRecord, now: float, geo: Any, ua: str,
-        logged: dict[str, str], click_id: str, trace: bool,
-    ) -> Any:
-        facts = ClickFacts(now, geo, ua, logged.get("accept-language", ""), click_id)
-        try:
-            return cc.route.resolve(rec, facts, trace=trace)
-        except Exception:
-            self.errors += 1
-            d = _fallback_decision(cc.record, rec, now)
-            d.route = "error"
-            return d
-
     def _orphan(
-        self, method: str, token: str, host: str, ua: str, logged: dict[str, str],
-        client_ip: str, ms: int, why: str,
+        self, method: str, token: str, host: str, shape: _Shape, client_ip: str, ms: int, why: str,
     ) -> Outcome:
         verdict, reasons, policy = "unjudged", [], None
         cls = self._orphan_classifier
         if cls is not None:
             try:
-                v = cls.classify(RequestFacts(method, ua, logged, client_ip or None, None, None))
+                v = cls.classify(RequestFacts(method, shape.ua, shape.logged, client_ip or None, None, None))
                 verdict, reasons, policy = v.verdict, list(v.reasons), cls.policy_ref
             except Exception:
                 self.errors += 1
@@ -346,9 +398,28 @@ class ClickHandler:
             self.ids.new(ms), ms, "orphan", status, answer, verdict, reasons, policy,
             _printable(token[:64]), None, None, None, None, why, None, None, self.fallback_url,
             None, None, None, None, None, None, None, None,
-            method, host, self._ip(client_ip), ua, logged, self.version, self.worker,
+            method, host, self._ip(client_ip),
         )
-        return Outcome(status, hdrs, body, ev, answer)
+        return Outcome(status, hdrs, body, ev, answer, None, None, shape.tail)
+
+
+class _Shape:
+    """What one set of request headers decides: the same for every request that sends it.
+
+    ``logged`` is shared by every request with this shape: never mutate it.
+    """
+
+    __slots__ = ("host", "lang_header", "logged", "prepared", "tail", "ua", "verdicts")
+
+    def __init__(self, logged: dict[str, str], ua: str, host: str, lang_header: str,
+                 prepared: tuple[str, str | None], tail: bytes) -> None:
+        self.logged = logged
+        self.ua = ua
+        self.host = host
+        self.lang_header = lang_header
+        self.prepared = prepared  # (device class, primary language) for routing
+        self.tail = tail  # splice_tail(LogTail(ua, logged, snapshot, worker))
+        self.verdicts: dict[tuple[Any, str, tuple[Any, ...]], tuple[str, Sequence[str], str | None, str]] = {}
 
 
 # ---------------------------------------------------------------------- helpers
@@ -371,7 +442,7 @@ def _classifier(policy: Any) -> Any:
     return cls
 
 
-def _scan_headers(headers: _Headers | Mapping[str, str]) -> tuple[dict[str, str], str, str | None]:
+def _scan_headers(items: Iterable[tuple[str, str]]) -> tuple[dict[str, str], str, str | None]:
     """One pass over the request's headers: (logged headers, user agent, Host).
 
     Logged headers are the whitelist, each cut to 256 characters, Referer
@@ -380,7 +451,7 @@ def _scan_headers(headers: _Headers | Mapping[str, str]) -> tuple[dict[str, str]
     out: dict[str, str] = {}
     ua = ""
     host = None
-    for name, value in headers.items():
+    for name, value in items:
         if name in _LOGGED:
             if value:
                 out[name] = value if len(value) <= _MAX_HEADER else value[:_MAX_HEADER]

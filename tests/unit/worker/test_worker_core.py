@@ -9,20 +9,24 @@ from worker_unit_support import HUMAN_HEADERS, NOW, campaign
 from engine.clicklog import ClickEvent
 from engine.snapshot import Template
 from engine.worker import PREFETCH_STATUS, ClickHandler
-from engine.worker._core import LogLine, _origin
+from engine.worker._core import LogLine, LogTail, _origin
 
 HOST = "go.acme.example"
 
 
 def event(out) -> ClickEvent:
-    """The outcome's event as its log line decodes."""
-    return msgspec.json.decode(msgspec.json.encode(out.event), type=ClickEvent)
+    """The outcome's event as its log line (the bytes the worker writes) decodes."""
+    assert out.line.endswith(b"}\n") and out.line.count(b"\n") == 1
+    return msgspec.json.decode(out.line, type=ClickEvent)
 
 
-def test_log_line_twin_has_click_event_fields_in_order():
-    twin = [(f.name, f.type) for f in msgspec.structs.fields(LogLine)]
-    public = [(f.name, f.type) for f in msgspec.structs.fields(ClickEvent)]
-    assert twin == public
+def test_log_line_twins_have_click_event_fields_in_order():
+    twin = [(f.name, f.type, f.default) for t in (LogLine, LogTail) for f in msgspec.structs.fields(t)]
+    public = [(f.name, f.type, f.default) for f in msgspec.structs.fields(ClickEvent)]
+    assert [t[:2] for t in twin] == [p[:2] for p in public]
+    # defaults decide what omit_defaults leaves out: equal defaults, equal lines
+    assert [t[2] for t in twin if t[0] not in ("id", "ts", "kind", "status", "answer")] == [
+        p[2] for p in public if p[0] not in ("id", "ts", "kind", "status", "answer")]
 
 
 def test_redirect_answer_and_event(make_snapshot):
@@ -52,8 +56,8 @@ def test_redirect_answer_and_event(make_snapshot):
 
 def test_event_line_encodes_exactly_like_click_event(make_snapshot):
     out = ClickHandler(make_snapshot()).handle("GET", "/Ab3dEf7k", HOST, HUMAN_HEADERS, "::1", NOW)
-    line = msgspec.json.encode(out.event)
-    assert msgspec.json.encode(msgspec.json.decode(line, type=ClickEvent)) == line
+    line = out.line
+    assert msgspec.json.encode(msgspec.json.decode(line, type=ClickEvent)) + b"\n" == line
     assert out.click_event() == msgspec.json.decode(line, type=ClickEvent)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import random
 from datetime import UTC, datetime
 
+import msgspec
 import pytest
 from fixtures.geo import build_city_mmdb
 from hypothesis import given, settings
@@ -18,7 +19,7 @@ from hypothesis import strategies as st
 from engine.bots import compile_policy
 from engine.bots._classify import _NetworkCheck
 from engine.bots._networks import Networks
-from engine.clicklog import EventIds, truncate_ip, ulid_time_ms
+from engine.clicklog import LOGGED_HEADERS, EventIds, truncate_ip, ulid_time_ms
 from engine.routing import GeoReader, build_store_index, compile_campaign
 from engine.routing._clock import open_at
 from engine.snapshot import BotPolicy, BotSignal, Campaign, Store, StorePolicy, StoreSet, Template
@@ -187,3 +188,114 @@ def test_a_handler_exception_is_recorded_by_type_only():
     assert app.metrics.handler_errors == 1
     assert app.metrics.last_error == "request handler raised ValueError"
     assert "5555550123" not in app.metrics.last_error
+
+
+# ------------------------------------------------- header shapes and verdicts
+_HEADER_VALUES = {
+    "user-agent": st.sampled_from([
+        "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+        "Version/17.5 Mobile/15E148 Safari/604.1",
+        "facebookexternalhit/1.1", "curl/8.5.0", "Mozilla/5.0 (X11; Linux x86_64)", "", "  ", "x" * 600,
+    ]),
+    "accept": st.sampled_from(["text/html,*/*;q=0.8", "*/*", "", "image/webp"]),
+    "accept-language": st.sampled_from(["en-US,en;q=0.9", "fr-CA", "", "*", "de;q=0"]),
+    "sec-fetch-mode": st.sampled_from(["navigate", "no-cors"]),
+    "sec-purpose": st.sampled_from(["prefetch", "prefetch;prerender"]),
+    "referer": st.sampled_from(["https://t.co/abc?x=1", "android-app://com.slack/", "nonsense", ""]),
+    "x-forwarded-for": st.sampled_from(["1.2.3.4", "9.9.9.9, 20.2.5.7"]),  # never part of a shape
+    "cookie": st.text(max_size=8),  # never read
+    "host": st.sampled_from(["go.acme.example", "GO.ACME.EXAMPLE:443", "evil.example"]),
+}
+_header_sets = st.lists(
+    st.sampled_from(sorted(_HEADER_VALUES)).flatmap(lambda n: st.tuples(st.just(n), _HEADER_VALUES[n])),
+    max_size=8,
+)
+_request = st.tuples(
+    st.integers(0, 3),  # which of a few header sets: shapes repeat, as in real traffic
+    st.sampled_from(["GET", "HEAD", "POST", "get"]),
+    # not the campaign-level token: its variant is split per click by the (random) event id
+    st.sampled_from(["/Ab3dEf7h", "/Ab3dEf7k", "/Zz9zZz9z", "/ab", "/robots.txt"]),
+    st.sampled_from(["20.2.5.7", "20.3.7.17", "20.3.7.200", "198.51.100.1", "", "::1"]),
+    st.sampled_from([0.0, 5.0, 3600.0, 200_000.0]),  # seconds after the send: the timing signal
+    st.sampled_from(["go.acme.example", None]),  # HTTP/2 authority, or None: the Host header decides
+)
+
+
+class _Items:
+    """Granian-like headers: ``items()`` gives every (name, value) pair, repeats included."""
+
+    def __init__(self, pairs):
+        self.pairs = pairs
+
+    def items(self):
+        return list(self.pairs)
+
+    def get(self, key, default=None):
+        return next((v for k, v in reversed(self.pairs) if k == key), default)
+
+
+def _comparable(out):
+    ev = out.click_event()
+    if ev is None:
+        return (out.status, out.answer, out.body, None)
+    return (out.status, out.answer, out.headers, out.body, msgspec.structs.replace(ev, id=""))
+
+
+@pytest.fixture(scope="module")
+def shape_snapshot(tmp_path_factory):
+    """A snapshot whose campaign is judged by a policy with network and timing signals,
+    the two things a remembered verdict must be keyed on besides the headers."""
+    from worker_unit_support import TOKENS, campaign
+
+    from engine.snapshot import open_snapshot, write_snapshot
+
+    policy = BotPolicy(id="p", version="1", signals=[
+        BotSignal(kind="prefetch-header", verdict="preview", reason="prefetch",
+                  params={"headers": {"sec-purpose": ["prefetch"]}}),
+        BotSignal(kind="user-agent", verdict="preview", reason="ua", params={"list": "preview-fetchers"}),
+        BotSignal(kind="network", verdict="scanner", reason="dc", params={"cidrs": ["20.2.5.0/24", "20.3.7.16/28"]}),
+        BotSignal(kind="timing", verdict="suspect", reason="fast", strength="weak",
+                  params={"below-seconds": 10, "weight": 2}),
+        BotSignal(kind="header-shape", verdict="bot", reason="shape", strength="weak",
+                  params={"checks": ["not-a-browser", "no-accept-language", "accept-not-html"]}),
+    ])
+    path = tmp_path_factory.mktemp("shape") / "s.lmdb"
+    write_snapshot(path, campaigns=[campaign(bot_policy="p")], tokens=sorted(TOKENS), policies=[policy])
+    snap = open_snapshot(path)
+    yield snap
+    snap.close()
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(_header_sets, min_size=4, max_size=4), st.lists(_request, min_size=1, max_size=40))
+def test_warm_shape_and_verdict_caches_answer_like_a_cold_handler(shape_snapshot, header_sets, requests):
+    """Each request through one warm handler gives the line a brand-new handler gives."""
+    from worker_unit_support import NOW
+
+    snap = shape_snapshot
+    assert snap.policies["p"].signals  # the policy under test is the one that judges
+    warm = ClickHandler(snap, worker="h:1")
+    for which, method, path, ip, after, authority in requests + requests[::-1]:
+        pairs = header_sets[which]
+        now = NOW - 3600 + after
+        got = warm.handle(method, path, authority, _Items(pairs), ip, now)
+        cold = ClickHandler(snap, worker="h:1").handle(method, path, authority, _Items(pairs), ip, now)
+        assert _comparable(got) == _comparable(cold), (pairs, method, path, ip, after, authority)
+        if got.event is not None:
+            assert got.line.count(b"\n") == 1 and got.line.endswith(b"}\n")
+
+
+@pytest.mark.parametrize("name", [*LOGGED_HEADERS, "user-agent"])
+def test_every_header_the_line_keeps_is_part_of_the_shape(shape_snapshot, name):
+    """Two requests differing only in one kept header each log their own value."""
+    from worker_unit_support import HUMAN_HEADERS, NOW
+
+    warm = ClickHandler(shape_snapshot)
+    a, b = ("https://a.example/x", "https://b.example/y") if name == "referer" else ("one", "two")
+    seen = []
+    for value in (a, b, a):
+        headers = {**HUMAN_HEADERS, name: value, "x-forwarded-for": value}
+        ev = warm.handle("GET", "/Ab3dEf7h", "go.acme.example", headers, "198.51.100.1", NOW).click_event()
+        seen.append(ev.ua if name == "user-agent" else ev.headers.get(name))
+    want = [a, b, a] if name != "referer" else ["https://a.example", "https://b.example", "https://a.example"]
+    assert seen == want
