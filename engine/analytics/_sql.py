@@ -237,7 +237,7 @@ STREAM_ORDER = (
 
 
 def stream_verdicts(
-    rows: str, columns: tuple[str, ...], *, fetch_before_tap_s: float, burst_window_s: float,
+    rows: str, columns: tuple[str, ...], *, spans: str, fetch_before_tap_s: float, burst_window_s: float,
     burst_addresses: int, datacenter_reasons: list[str],
 ) -> str:
     """``rows`` (every click of some recipient-link tokens) with final verdicts: the stream rules, exactly.
@@ -258,8 +258,10 @@ def stream_verdicts(
     an ASN and they differ. "Some later click from another network" is read
     off the minimum and maximum address (and ASN) of the later clicks that
     qualify: one of them differs from the click's own exactly when some
-    qualifying click's does. Returns ``columns`` (``verdict`` and ``reasons``
-    final, a moved click's rule appended to its reasons) plus ``logged_verdict``.
+    qualifying click's does. The windows of rule 1 run only over the tokens
+    in ``spans`` (``burst_spans``: no other token has enough clicks close
+    enough together). Returns ``columns`` (``verdict`` and ``reasons`` final,
+    a moved click's rule appended to its reasons) plus ``logged_verdict``.
     """
     w = _window_ms(burst_window_s)
     dc = "[" + ", ".join(_quote(r) for r in sorted(datacenter_reasons)) + "]::VARCHAR[]"
@@ -305,14 +307,21 @@ WITH judged AS (
            coalesce(device IN ({_sql_list(PHONE_DEVICES)}), false) AS phone,
            len(list_intersect(list_transform(from_json(reasons, '["VARCHAR"]'), lambda r: split_part(r, ':', 1)),
                               {dc})) > 0 AS dc,
-           -- this click ends a window with enough distinct addresses
-           count(DISTINCT nullif(ip, '')) OVER (PARTITION BY token ORDER BY ts
-               RANGE BETWEEN {w} PRECEDING AND CURRENT ROW) >= {int(burst_addresses)} AS crowded
+           coalesce(token IN (SELECT token FROM {spans} WHERE token IS NOT NULL), false) AS spanned
     FROM {rows}
-), burst AS (
-    SELECT *, movable AND bool_or(crowded) OVER (PARTITION BY token ORDER BY ts
-               RANGE BETWEEN CURRENT ROW AND {w} FOLLOWING) AS burst
+), crowded AS (
+    -- this click ends a window with enough distinct addresses (only tokens in
+    -- ``spans`` can have one: the others never reach burst_addresses clicks)
+    SELECT *, count(DISTINCT nullif(ip, '')) OVER (PARTITION BY token ORDER BY ts
+               RANGE BETWEEN {w} PRECEDING AND CURRENT ROW) >= {int(burst_addresses)} AS crowded
     FROM judged
+    WHERE spanned
+), burst AS (
+    SELECT * EXCLUDE (crowded), movable AND bool_or(crowded) OVER (PARTITION BY token ORDER BY ts
+               RANGE BETWEEN CURRENT ROW AND {w} FOLLOWING) AS burst
+    FROM crowded
+    UNION ALL BY NAME
+    SELECT *, false AS burst FROM judged WHERE NOT spanned
 ), seen AS (
     SELECT *, {seen_later("tap", "verdict = 'human' AND NOT burst AND NOT dc")},
               {seen_later("phone", "verdict = 'human' AND NOT burst AND NOT dc AND phone")}
@@ -365,12 +374,16 @@ FROM {clicks}
 WHERE kind = 'click' AND verdict = 'human'
 """
 
+# DISTINCT counts are two GROUP BYs (recipients per cell, then cells):
+# DuckDB runs a plain GROUP BY on every core, ``count(DISTINCT ...)`` on one.
+# ``count(recipient)`` leaves out the campaign link's clicks (no recipient),
+# as ``count(DISTINCT recipient)`` would.
+
 #: Unique human clickers per campaign and variant. A recipient holds one
 #: token per campaign, so clickers add up across variants.
 CLICKERS = """
-SELECT campaign, variant, count(DISTINCT recipient) AS clickers
-FROM humans
-WHERE link = 'recipient'
+SELECT campaign, variant, count(recipient) AS clickers
+FROM (SELECT campaign, variant, recipient FROM humans WHERE link = 'recipient' GROUP BY ALL)
 GROUP BY ALL
 """
 
@@ -392,9 +405,9 @@ GROUP BY campaign
 #: country/region): clicks and distinct recipients.
 BREAKDOWN = """
 SELECT campaign, {dim},
-       count(*) AS human_clicks,
-       count(DISTINCT recipient) AS clickers
-FROM humans
+       sum(clicks)::BIGINT AS human_clicks,
+       count(recipient) AS clickers
+FROM (SELECT campaign, {dim}, recipient, count(*) AS clicks FROM humans GROUP BY ALL)
 GROUP BY ALL
 """
 

@@ -142,6 +142,7 @@ def _stream_step(
             + _sql.stream_verdicts(
                 "stage1_rows",
                 columns,
+                spans="burst_spans",
                 fetch_before_tap_s=rules.fetch_before_tap_s,
                 burst_window_s=rules.burst_window_s,
                 burst_addresses=rules.burst_addresses,
