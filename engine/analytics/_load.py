@@ -8,6 +8,7 @@ rule as engine.clicklog.read_lines: a line is complete only with its ``\\n``).
 
 from __future__ import annotations
 
+import hashlib
 import os
 import sys
 import tempfile
@@ -134,6 +135,8 @@ def load_clicks(
     until_ms: int | None = None,
     campaigns: tuple[str, ...] = (),
     progress: Progress | None = None,
+    cache_dir: str | os.PathLike[str] | None = None,
+    cacheable: frozenset[str] = frozenset(),
 ) -> None:
     """Read the logs once (the only scan of the JSON) into a compact Parquet copy; view ``clicks_logged``.
 
@@ -142,6 +145,12 @@ def load_clicks(
     megabytes on disk and are streamed, not held, by every later query.
     ``since_ms``/``until_ms`` bound ``ts`` as [since, until). ``campaigns``
     keeps those campaigns' clicks; orphan requests (no campaign) are always kept.
+
+    With ``cache_dir``, each file of ``logs.finished`` that is in ``cacheable``
+    (finished files are immutable) gets its own copy in ``cache_dir``, named
+    after the file's path, size and modification time and ``columns``, and a
+    later report reuses it instead of parsing the JSON again (see
+    ``cache_name``). Filters then apply when the copies are read.
     """
     where = []
     if since_ms is not None:
@@ -154,18 +163,77 @@ def load_clicks(
     cond = (" WHERE " + " AND ".join(where)) if where else ""
     for stmt in _sql.create_types_sql():
         con.execute(stmt)
-    target = Path(work_dir) / "clicks.parquet"
-    quoted = "'" + str(target).replace("'", "''") + "'"
-    sql = (
-        f"COPY (SELECT * FROM ({source_sql(logs, columns, compact=True)}){cond}) TO {quoted} "
-        "(FORMAT parquet, COMPRESSION lz4, ROW_GROUP_SIZE 122880)"
-    )
-    run(con, sql, progress)
+    if cache_dir is not None and logs.finished:
+        parts = _cached_copies(con, logs, columns, Path(cache_dir), Path(work_dir), cacheable, progress)
+    else:
+        target = Path(work_dir) / "clicks.parquet"
+        run(con, f"COPY (SELECT * FROM ({source_sql(logs, columns, compact=True)}){cond}) TO {_quote(target)} "
+                 f"({_PARQUET})", progress)
+        parts, cond = [target], ""
     # Parquet keeps the ENUMs' values but not their types: cast back on read.
     select = ", ".join(
         f"{c}::{_sql.ENUMS[c][0]} AS {c}" if c in _sql.ENUMS else c for c in columns
     )
-    con.execute(f"CREATE OR REPLACE VIEW clicks_logged AS SELECT {select} FROM read_parquet({quoted})")
+    files = "[" + ", ".join(_quote(p) for p in parts) + "]"
+    con.execute(f"CREATE OR REPLACE VIEW clicks_logged AS SELECT {select} FROM read_parquet({files}){cond}")
+
+
+_PARQUET = "FORMAT parquet, COMPRESSION lz4, ROW_GROUP_SIZE 122880"
+#: Bump when what a cached copy holds changes in a way its name does not show.
+CACHE_VERSION = 1
+
+
+def cache_name(path: str | os.PathLike[str], columns: tuple[str, ...]) -> str:
+    """The name of the cached copy of log file ``path`` holding ``columns``.
+
+    It changes with the file's absolute path, size and modification time (a
+    finished log is never rewritten; one that is gets a new copy) and with the
+    columns and their types, so a stale copy is never read: it is left behind.
+    """
+    st = os.stat(path)
+    types = ",".join(f"{c}:{_sql.COLUMNS[c]}" for c in columns)
+    key = f"{CACHE_VERSION}\0{os.path.abspath(path)}\0{st.st_size}\0{st.st_mtime_ns}\0{types}"
+    return f"{Path(path).name}.{hashlib.sha256(key.encode()).hexdigest()[:20]}.parquet"
+
+
+def _cached_copies(
+    con: duckdb.DuckDBPyConnection, logs: LogSet, columns: tuple[str, ...], cache: Path, work: Path,
+    cacheable: frozenset[str], progress: Progress | None,
+) -> list[Path]:
+    try:
+        cache.mkdir(mode=0o700, parents=True, exist_ok=True)  # the copies hold tokens and recipient ids
+    except OSError as exc:
+        raise ReportError(f"{cache}: cannot create the cache folder ({exc.strerror})") from None
+    sizes = [os.stat(f).st_size for f in logs.finished]
+    total, done = max(sum(sizes), 1), 0
+    parts = []
+    for i, (name, size) in enumerate(zip(logs.finished, sizes, strict=True)):
+        if name in cacheable:
+            target = cache / cache_name(name, columns)
+        else:
+            target = work / f"part-{i:05d}.parquet"
+        if not target.exists():
+            tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+            sub = None if progress is None else _scaled(progress, done / total, size / total)
+            try:
+                run(con, f"COPY ({_sql.read_json_sql([name], columns, compact=True)}) TO {_quote(tmp)} "
+                         f"({_PARQUET})", sub)
+                os.replace(tmp, target)
+            finally:
+                tmp.unlink(missing_ok=True)
+        done += size
+        if progress is not None:
+            progress(done / total)
+        parts.append(target)
+    return parts
+
+
+def _scaled(progress: Progress, start: float, span: float) -> Progress:
+    return lambda f: progress(start + f * span)
+
+
+def _quote(path: str | os.PathLike[str]) -> str:
+    return "'" + str(path).replace("'", "''") + "'"
 
 
 def stage(name: str, t0: list[float]) -> None:

@@ -49,6 +49,10 @@ class ReportOptions:
     classifier: Classifier | None = None  # --rejudge: judge every click again under this policy
     stream_rules: StreamRules = field(default_factory=StreamRules)
     memory_limit: str = "1200MB"  # DuckDB spills to a temp folder beyond this
+    # Folder for a Parquet copy of each finished log file, reused by later
+    # reports while the file's path, size and modification time are unchanged
+    # (active files are always read afresh). None: no copy is kept.
+    cache_dir: str | None = None
 
 
 class Report:
@@ -123,10 +127,12 @@ def build_report(opts: ReportOptions, progress: Progress | None = None) -> Repor
         tmp = tempfile.TemporaryDirectory(prefix="smslink-report-")
         con = connect(opts.memory_limit, tmp.name)
         try:
+            finished = frozenset(logs.finished)
             logs = complete_lines(logs, tmp.name)
             columns = _sql.REPORT_COLUMNS + (_sql.CLASSIFIER_COLUMNS if opts.classifier else ())
             load_clicks(con, logs, columns=columns, work_dir=tmp.name, since_ms=opts.since_ms,
-                        until_ms=opts.until_ms, campaigns=opts.campaigns, progress=progress)
+                        until_ms=opts.until_ms, campaigns=opts.campaigns, progress=progress,
+                        cache_dir=opts.cache_dir, cacheable=finished)
             stage("load", t0)
             t.join()
             stage("snapshot count (after load)", t0)

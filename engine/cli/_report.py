@@ -73,10 +73,14 @@ class _Bar:
 @click.option("--alpha", type=click.FloatRange(min=0.0001, max=0.5), default=0.05, show_default=True,
               help="Significance level of the variant tests; intervals are at 1 - alpha.")
 @click.option("--memory-limit", default="1200MB", show_default=True, help="DuckDB memory before it spills to a temp folder.")
+@click.option("--cache", "cache_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Keep a Parquet copy of each finished log file in this folder and reuse it while the file is "
+                   "unchanged (later reports skip the JSON). The copies hold tokens and recipient ids: "
+                   "protect the folder like the logs.")
 def report(
     logs: Path, snapshot: Path, campaigns: tuple[str, ...], since: str | None, until: str | None, fmt: str,
     html_out: Path | None, per_recipient: Path | None, k: int, rejudge: Path | None, alpha: float,
-    memory_limit: str,
+    memory_limit: str, cache_dir: Path | None,
 ) -> None:
     """Bot-filtered analytics from click logs: per campaign, variant, route, store, region, device.
 
@@ -111,6 +115,7 @@ def report(
     opts = ReportOptions(
         logs=str(logs), snapshot=str(snapshot), campaigns=campaigns, since_ms=since_ms, until_ms=until_ms,
         k=k, alpha=alpha, classifier=classifier, memory_limit=memory_limit,
+        cache_dir=None if cache_dir is None else str(cache_dir),
     )
     try:
         rep = build_report(opts, progress=_Bar("reading click logs"))
