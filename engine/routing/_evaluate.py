@@ -77,10 +77,15 @@ def _q(value: str) -> str:
 class _CompiledTemplate:
     """A ``Template`` with its slots resolved to getters; a constant when slot-free."""
 
-    __slots__ = ("const", "parts", "tail", "uses_store")
+    __slots__ = ("const", "memo", "parts", "tail", "uses_store")
 
     def __init__(self, tmpl: Template, attr_names: list[str]) -> None:
         self.uses_store = any(s.startswith("store.") for s in tmpl.slots)
+        # A template whose slots name only the variant and the route has a handful
+        # of possible answers: remember them (store and attribute slots vary per click).
+        self.memo: dict[tuple[str | None, str], str] | None = (
+            {} if not any(s.startswith(("store.", "attr.")) for s in tmpl.slots) else None
+        )
         if not tmpl.slots:
             self.const: str | None = "".join(tmpl.literals)
             self.parts: list[tuple[str, str, Any]] = []
@@ -102,6 +107,34 @@ class _CompiledTemplate:
     def render(self, ev: Evaluation, route: str) -> str:
         if self.const is not None:
             return self.const
+        if self.memo is not None:
+            return self.render_plain(ev.variant, route)
+        return self._render(ev, route)
+
+    def render_plain(self, variant: str | None, route: str) -> str:
+        """``render`` for a template without store or attribute slots (``memo`` is not None)."""
+        if self.const is not None:
+            return self.const
+        memo = self.memo
+        key = (variant, route)
+        url = memo.get(key)  # type: ignore[union-attr]
+        if url is None:
+            out = []
+            for lit, kind, _ in self.parts:
+                out.append(lit)
+                if kind == "variant":
+                    if variant is not None:
+                        out.append(_q(variant))
+                elif kind == "route":
+                    out.append(_q(route))
+                # a slot this engine does not know renders empty
+            out.append(self.tail)
+            if len(memo) >= 1024:  # type: ignore[arg-type]
+                memo.clear()  # type: ignore[union-attr]
+            url = memo[key] = "".join(out)  # type: ignore[index]
+        return url
+
+    def _render(self, ev: Evaluation, route: str) -> str:
         out = []
         for lit, kind, arg in self.parts:
             out.append(lit)
@@ -158,7 +191,13 @@ class Evaluation:
             self.lang: str | None = primary_language(facts.accept_language)
         else:
             self.device, self.lang = prepared
-        self.variant: str | None = cc.variant_of(record, facts) if cc.arms else None
+        arms = cc.arms
+        if not arms:
+            self.variant: str | None = None
+        elif 0 <= record.variant < len(arms):  # assigned at compile time: the common case
+            self.variant = arms[record.variant]
+        else:
+            self.variant = cc.variant_of(record, facts)
         self._local: tuple[int, int] | None = None
         self._store = -2  # -2: not chosen yet, -1: none
         self.store_source: str | None = None
@@ -254,6 +293,10 @@ class CompiledCampaign:
         self.zone_clocks: list[LocalClock | None] = [clock_for(z) for z in campaign.zones]
         self.campaign_clock = clock_for(campaign.timezone) or clock_for("UTC")
         self.has_policy = self.locator is not None
+        # No rules and no store list: every click is the schedule, the variant and
+        # one template (``_resolve_plain``, which a property test holds equal to
+        # the general path).
+        self.plain = not self.rules and not self.has_policy
 
     # ---------------------------------------------------------------- facts
     def variant_of(self, record: TokenRecord, facts: ClickFacts) -> str | None:
@@ -400,6 +443,8 @@ class CompiledCampaign:
         Decision
             Status, destination and route; never raises for any facts.
         """
+        if self.plain and not trace:
+            return self._resolve_plain(record, facts)
         ev = Evaluation(self, record, facts)
         steps: list[TraceStep] | None = [] if trace else None
         if steps is not None:
@@ -471,6 +516,36 @@ class CompiledCampaign:
             status, url, route, variant, store_id, ev.store_source if store_id is not None else None,
             ev.device, ev.lang, steps,
         )
+
+    def _resolve_plain(self, record: TokenRecord, facts: ClickFacts) -> Decision:
+        """``resolve`` without rules or stores: no ``Evaluation`` unless an attribute slot needs one."""
+        now = facts.now
+        tmpl: _CompiledTemplate | None
+        if self.retired or (self.ends_at is not None and now >= self.ends_at):
+            route, tmpl = "expired", self.expired
+        elif self.starts_at is not None and now < self.starts_at:
+            route, tmpl = "not-yet-live", self.not_yet_live or self.default
+        else:
+            route, tmpl = "default", self.default
+        arms = self.arms
+        if not arms:
+            variant = None
+        elif 0 <= record.variant < len(arms):
+            variant = arms[record.variant]
+        else:
+            variant = self.variant_of(record, facts)
+        prepared = facts.prepared
+        if prepared is None:
+            device, lang = classify_device(facts.user_agent), primary_language(facts.accept_language)
+        else:
+            device, lang = prepared
+        if tmpl is None:
+            return Decision(410, None, route, variant, None, None, device, lang, None)
+        if tmpl.memo is not None:
+            url = tmpl.render_plain(variant, route)
+        else:
+            url = tmpl.render(Evaluation(self, record, facts), route)
+        return Decision(302, url, route, variant, None, None, device, lang, None)
 
     def _trace_rule(
         self, rule: _CompiledRule, ev: Evaluation, steps: list[TraceStep]

@@ -43,7 +43,14 @@ from ._format import (
     storeset_key,
     token_key,
 )
-from ._io import Snapshot, SnapshotError, open_snapshot, resolve_pointer, write_snapshot
+from ._io import (
+    TOKEN_DECODER,
+    Snapshot,
+    SnapshotError,
+    open_snapshot,
+    resolve_pointer,
+    write_snapshot,
+)
 from ._publish import (
     DEFAULT_KEEP,
     ContinuityReport,
@@ -64,6 +71,7 @@ __all__ = [
     "FORMAT_MINOR",
     "META_KEY",
     "TOKEN_ALPHABET",
+    "TOKEN_DECODER",
     "Attr",
     "BotPolicy",
     "BotSignal",

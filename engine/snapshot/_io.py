@@ -47,6 +47,7 @@ _policy_decoder = msgspec.msgpack.Decoder(BotPolicy)
 _storeset_decoder = msgspec.msgpack.Decoder(StoreSet)
 _endpoint_decoder = msgspec.msgpack.Decoder(Endpoint)
 _token_decoder = msgspec.msgpack.Decoder(TokenRecord)
+TOKEN_DECODER = _token_decoder
 
 
 class SnapshotError(Exception):
@@ -232,6 +233,10 @@ class Snapshot:
         self.meta = meta
         self._env = env
         self._txn = env.begin(buffers=True)
+        #: ``get(b"t:" + token)`` -> the packed record or None, and the decoder of
+        #: one (``TOKEN_DECODER.decode``): the worker's hot path calls these two C
+        #: functions directly instead of ``lookup``.
+        self.raw_get = self._txn.get
         self.campaigns: list[Campaign] = []
         self.campaigns_by_id: dict[str, Campaign] = {}
         for i in range(len(meta.campaigns)):

@@ -30,7 +30,7 @@ import msgspec
 from engine.bots import RequestFacts, compile_policy, default_policy
 from engine.clicklog import LOGGED_HEADERS, ClickEvent, EventIds, truncate_ip
 from engine.routing import ClickFacts, classify_device, compile_campaign, primary_language
-from engine.snapshot import TOKEN_ALPHABET, Campaign, Snapshot, Template, TokenRecord
+from engine.snapshot import TOKEN_ALPHABET, TOKEN_DECODER, Campaign, Snapshot, Template, TokenRecord
 
 from ._pages import gone_page, not_found_page, preview_page, preview_page_parts
 
@@ -231,6 +231,8 @@ class ClickHandler:
             )
         self._not_found = not_found_page()
         self._shapes: dict[tuple[tuple[str, str], ...], _Shape] = {}
+        self._raw_get = snapshot.raw_get
+        self._decode_token = TOKEN_DECODER.decode
         self._ip_cache: dict[str, str] = {}
         self._net_cache: dict[str, str] = {}  # "a.b.c" -> "a.b.c.0/24" (or "" when a.b.c is not IPv4)
         self._hosts: dict[str, str] = {}
@@ -268,13 +270,16 @@ class ClickHandler:
                 self._hosts.clear()
             hostname = self._hosts[host] = _hostname(host)
 
-        if not _TOKEN_RE.fullmatch(token):
-            if token == "robots.txt":
-                return Outcome(200, _ROBOTS_HEADERS, _ROBOTS, None, "robots")
-            return self._orphan(method, token, hostname, shape, client_ip, ms, "malformed-token")
-        rec = self.snapshot.lookup(token)
-        if rec is None:
+        # Look up first: a snapshot holds only well-formed tokens, so a hit needs
+        # no shape check; the checks below only explain a miss.
+        raw = self._raw_get(b"t:" + token.encode()) if token.isascii() and 4 <= len(token) <= 32 else None
+        if raw is None:
+            if not _TOKEN_RE.fullmatch(token):
+                if token == "robots.txt":
+                    return Outcome(200, _ROBOTS_HEADERS, _ROBOTS, None, "robots")
+                return self._orphan(method, token, hostname, shape, client_ip, ms, "malformed-token")
             return self._orphan(method, token, hostname, shape, client_ip, ms, "unknown-token")
+        rec = self._decode_token(raw)
         cc = self.campaigns[rec.campaign]
         camp = cc.record
         if camp.retain_until is not None and now >= camp.retain_until:
@@ -364,7 +369,15 @@ class ClickHandler:
             # The verdict is a function of the method, the headers (the shape)
             # and what the policy's network and timing signals say: remember it
             # per shape under the latter.
-            key = (cls, method, cls.dynamic_key(asn, client_ip or None, since))
+            if cls.simple_dynamic:  # dynamic_key, inline
+                net, below = cls.network_check, cls.timing_below
+                key: tuple[Any, ...] = (
+                    cls, method,
+                    net.match(asn, client_ip or None) if net is not None else None,
+                    since is not None and 0 <= since < below if below is not None else None,
+                )
+            else:
+                key = (cls, method, cls.dynamic_key(asn, client_ip or None, since))
             hit = shape.verdicts.get(key)
             if hit is None:
                 # The classifier sees exactly the headers the log keeps, so a

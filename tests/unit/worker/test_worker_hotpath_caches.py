@@ -165,6 +165,7 @@ def test_a_handler_exception_is_recorded_by_type_only():
     from types import SimpleNamespace
 
     from engine.worker._app import RedirectApp
+    from engine.worker._metrics import WorkerMetrics
 
     app = RedirectApp.__new__(RedirectApp)
 
@@ -178,7 +179,7 @@ def test_a_handler_exception_is_recorded_by_type_only():
     app.handler = Boom()
     app._ip_header = None
     app._peers = {}
-    app.metrics = SimpleNamespace(handler_errors=0, last_error="", observe=lambda *a: None)
+    app.metrics = WorkerMetrics()
     app._log_safe = lambda scope, method: None
     scope = SimpleNamespace(proto="http", method="GET", headers={}, client="1.2.3.4:5", path="/x",
                             authority="go.example")
@@ -188,6 +189,7 @@ def test_a_handler_exception_is_recorded_by_type_only():
     assert app.metrics.handler_errors == 1
     assert app.metrics.last_error == "request handler raised ValueError"
     assert "5555550123" not in app.metrics.last_error
+    assert app.metrics.requests == {(404, "unjudged", "not-found"): 1}
 
 
 # ------------------------------------------------- header shapes and verdicts
