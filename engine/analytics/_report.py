@@ -156,21 +156,22 @@ def build_report(opts: ReportOptions, progress: Progress | None = None) -> Repor
 
 
 class _Settled:
-    """The roll-ups' scans of ``clicks_settled``, run while Python re-judges the stream tokens.
+    """The roll-ups' scans of every click (``clicks_judged``), run while the stream rules run.
 
-    The clicks the stream step cannot move hold almost every line: their cube
-    (table ``cube_settled``), their human clicks (table ``humans``) and the
-    orphans (never a stream token's) are final before the stream step ends.
-    ``_roll_up`` adds ``stream_rows`` to the first two.
+    The stream step re-judges a few percent of the clicks; the cube (table
+    ``cube_judged``), the human clicks (table ``humans``), the machine-only
+    tokens and the orphans (never a stream token's) of all clicks are read
+    meanwhile, and ``_roll_up`` corrects the first three for ``stream_rows``.
     """
 
     def __init__(self) -> None:
         self.orphans: list[tuple[Any, ...]] = []
 
     def run(self, cur: duckdb.DuckDBPyConnection) -> None:
-        part = "clicks_settled"
-        cur.execute(f"CREATE OR REPLACE TABLE cube_settled AS {_sql.CUBE.format(clicks=part)}")
+        part = "clicks_judged"
+        cur.execute(f"CREATE OR REPLACE TABLE cube_judged AS {_sql.CUBE.format(clicks=part)}")
         cur.execute(f"CREATE OR REPLACE TABLE humans AS {_sql.HUMANS.format(clicks=part)}")
+        cur.execute(f"CREATE OR REPLACE TABLE machine_tokens AS {_sql.MACHINE_TOKENS.format(clicks=part)}")
         self.orphans = cur.execute(_sql.ORPHANS_BY_HOUR.format(clicks=part)).fetchall()
 
 
@@ -201,10 +202,14 @@ def _roll_up(
     arms = [(c.id, a.name, a.holdout) for c in sent for a in c.arms]
     if arms:
         con.executemany("INSERT INTO holdouts VALUES (?, ?, ?)", arms)
-    # Scan 1: counts by low-cardinality keys (clicks_settled's part is done).
+    # Scan 1: counts by low-cardinality keys (every click's part is done:
+    # the stream rows' final verdicts in, as logged out).
     cube = _rows(con, _sql.CUBE_MERGE.format(
-        parts=f"SELECT * FROM cube_settled UNION ALL {_sql.CUBE.format(clicks='stream_rows')}"))
-    # Scan 2: the human clicks, then everything that needs DISTINCT recipients.
+        parts=f"SELECT * FROM cube_judged UNION ALL {_sql.CUBE.format(clicks='stream_rows')} "
+              f"UNION ALL {_sql.CUBE_LOGGED_NEGATIVE}"))
+    # Scan 2: the human clicks (the stream rows' as re-judged), then everything
+    # that needs DISTINCT recipients.
+    con.execute("DELETE FROM humans WHERE link = 'recipient' AND token IN (SELECT token FROM stream_tokens)")
     con.execute(f"INSERT INTO humans {_sql.HUMANS.format(clicks='stream_rows')}")
     con.execute(f"CREATE OR REPLACE TABLE first_clicks AS {_sql.FIRST_CLICKS}")
 

@@ -175,6 +175,28 @@ WHERE span <= {_window_ms(burst_window_s)}
 """
 
 
+def _dc_like(datacenter_reasons: list[str]) -> str:
+    # a reason in the JSON text that starts like a datacenter reason: a superset
+    # of the exact test (its base before the first ``:``), for the cheap half
+    return " OR ".join(f"contains(reasons, {_quote(chr(34) + r)})" for r in datacenter_reasons) or "false"
+
+
+def sequence_tokens(base: str, *, fetch_before_tap_s: float, datacenter_reasons: list[str]) -> str:
+    """Recipient-link tokens with a click that fetch-before-tap or datacenter-then-phone could move.
+
+    That is a ``human`` or ``suspect`` click sooner than ``fetch_before_tap_s``
+    after the send, or with a (possible) datacenter reason. With
+    ``burst_spans`` these are the only tokens ``token_stats`` can mark, so
+    only their clicks are read again.
+    """
+    movable = f"verdict IN ({_sql_list(MOVABLE_VERDICTS)})"
+    return f"""
+SELECT DISTINCT token FROM {base}
+WHERE kind = 'click' AND link = 'recipient' AND {movable}
+  AND ((since_send_s >= 0 AND since_send_s < {float(fetch_before_tap_s)!r}) OR {_dc_like(datacenter_reasons)})
+"""
+
+
 def token_stats(
     base: str, *, spans: str, fetch_before_tap_s: float, burst_addresses: int, datacenter_reasons: list[str],
 ) -> str:
@@ -189,10 +211,9 @@ def token_stats(
     fetch-before-tap a movable click sooner than ``fetch_before_tap_s`` after
     the send with a human click after it, datacenter-then-phone a movable
     click with a (possible) datacenter reason with a human click from a phone
-    after it. ``machine_only`` (every click a preview, scanner or bot, as
-    logged) feeds the report for tokens the stream step leaves alone.
+    after it. The report runs it over the clicks of the tokens in
+    ``burst_spans`` or ``sequence_tokens`` only (no other token can be marked).
     """
-    dc_like = " OR ".join(f"contains(reasons, {_quote(chr(34) + r)})" for r in datacenter_reasons) or "false"
     movable = f"verdict IN ({_sql_list(MOVABLE_VERDICTS)})"
     # Addresses compared through their 64-bit hashes: min <> max means two
     # addresses (a hash collision could only hide a token from this cheap half
@@ -200,19 +221,18 @@ def token_stats(
     phone = f"device IN ({_sql_list(PHONE_DEVICES)})"
     early = f"{movable} AND since_send_s >= 0 AND since_send_s < {float(fetch_before_tap_s)!r}"
     return f"""
-SELECT token, campaign, machine_only,
+SELECT token,
        two_clicks AND (burst_possible AND token IN (SELECT token FROM {spans}) OR sequence_possible) AS stage1
 FROM (
-    SELECT token, any_value(campaign) AS campaign,
-           bool_and(verdict IN ('preview', 'scanner', 'bot')) AS machine_only,
+    SELECT token,
            count(*) >= 2
            AND bool_or({movable})
            AND (min(ip_h) <> max(ip_h) OR (bool_or(ip_h IS NULL) AND min(asn) <> max(asn))) AS two_clicks,
            count(*) >= {int(burst_addresses)} AND min(ip_h) <> max(ip_h) AS burst_possible,
            coalesce(min(ts) FILTER ({early}) <= max(ts) FILTER (verdict = 'human'), false)
-           OR coalesce(min(ts) FILTER ({movable} AND ({dc_like}))
+           OR coalesce(min(ts) FILTER ({movable} AND ({_dc_like(datacenter_reasons)}))
                        <= max(ts) FILTER (verdict = 'human' AND {phone}), false) AS sequence_possible
-    FROM (SELECT token, campaign, verdict, reasons, since_send_s, asn, ts, device,
+    FROM (SELECT token, verdict, reasons, since_send_s, asn, ts, device,
                  CASE WHEN ip <> '' THEN hash(ip) END AS ip_h
           FROM {base}
           WHERE kind = 'click' AND link = 'recipient')
@@ -261,7 +281,8 @@ def stream_verdicts(
     qualifying click's does. The windows of rule 1 run only over the tokens
     in ``spans`` (``burst_spans``: no other token has enough clicks close
     enough together). Returns ``columns`` (``verdict`` and ``reasons`` final,
-    a moved click's rule appended to its reasons) plus ``logged_verdict``.
+    a moved click's rule appended to its reasons) plus ``logged_verdict`` and
+    ``logged_reasons``.
     """
     w = _window_ms(burst_window_s)
     dc = "[" + ", ".join(_quote(r) for r in sorted(datacenter_reasons)) + "]::VARCHAR[]"
@@ -334,7 +355,7 @@ WITH judged AS (
            movable AND NOT burst AND dc AND {other_network_later("phone")} AS dcp
     FROM seen
 )
-SELECT {", ".join(out)}, verdict::VARCHAR AS logged_verdict
+SELECT {", ".join(out)}, verdict::VARCHAR AS logged_verdict, reasons AS logged_reasons
 FROM moved
 """
 
@@ -344,10 +365,11 @@ FROM moved
 # by low-cardinality keys, the human clicks (a fraction of the lines, kept in
 # memory), and the orphans. DISTINCT counts run on the human table only.
 # ``{clicks}`` is the relation scanned: ``clicks`` over a warehouse copy. The
-# report runs them in two parts, which add up: the clicks whose verdicts the
-# stream step cannot change (``clicks_settled``, while Python re-judges the
-# others) and then the re-judged ``stream_rows`` (``CUBE_MERGE`` adds the
-# two cubes; the second part's humans are inserted into ``humans``).
+# report runs them over every click with its per-click verdict
+# (``clicks_judged``, while the stream rules run) and then corrects for the
+# clicks of the tokens the stream step re-judged (``stream_rows``):
+# ``CUBE_MERGE`` adds their cube and subtracts it as logged
+# (``CUBE_LOGGED_NEGATIVE``); their human clicks replace theirs in ``humans``.
 
 #: Counts by kind, campaign, variant, link, verdict, reasons (JSON text),
 #: policy and hour (``ts // 3_600_000``): totals, clicks that were not people,
@@ -365,11 +387,21 @@ SELECT kind, campaign, variant, link, verdict, reasons, policy, hour,
        sum(clicks)::BIGINT AS clicks, min(first_ts) AS first_ts, max(last_ts) AS last_ts
 FROM ({parts})
 GROUP BY ALL
+HAVING sum(clicks) <> 0
+"""
+
+#: The cube of ``stream_rows`` as logged (before the stream rules), counted
+#: negative: added to a cube over ``clicks_judged``, it takes those clicks out.
+CUBE_LOGGED_NEGATIVE = """
+SELECT kind, campaign, variant, link, logged_verdict AS verdict, logged_reasons AS reasons, policy,
+       ts // 3600000 AS hour, -count(*) AS clicks, NULL::BIGINT AS first_ts, NULL::BIGINT AS last_ts
+FROM stream_rows
+GROUP BY kind, campaign, variant, link, logged_verdict, logged_reasons, policy, ts // 3600000
 """
 
 #: The human clicks, with what the breakdowns need (the rows of table ``humans``).
 HUMANS = """
-SELECT campaign, recipient, link, variant, route, store, country, region, device, ts, since_send_s
+SELECT campaign, recipient, link, variant, route, store, country, region, device, ts, since_send_s, token
 FROM {clicks}
 WHERE kind = 'click' AND verdict = 'human'
 """
@@ -387,12 +419,22 @@ FROM (SELECT campaign, variant, recipient FROM humans WHERE link = 'recipient' G
 GROUP BY ALL
 """
 
-#: Recipient-link tokens with clicks, all of them preview, scanner or bot:
-#: as logged for tokens the stream step left alone, as re-judged for the rest.
+#: Recipient-link tokens of ``{clicks}`` whose clicks are all preview,
+#: scanner or bot (the report runs it over ``clicks_judged``, before the
+#: stream rules: ``MACHINE_ONLY`` keeps the tokens the stream step left alone).
+MACHINE_TOKENS = """
+SELECT token, any_value(campaign) AS campaign
+FROM {clicks}
+WHERE kind = 'click' AND link = 'recipient'
+GROUP BY token
+HAVING bool_and(verdict IN ('preview', 'scanner', 'bot'))
+"""
+
+#: Machine-only tokens per campaign: ``machine_tokens`` plus the re-judged
+#: tokens of ``stream_rows``.
 MACHINE_ONLY = """
 SELECT campaign, count(*) AS tokens FROM (
-    SELECT t.campaign FROM token_stats AS t ANTI JOIN stream_tokens AS s ON t.token = s.token
-    WHERE t.machine_only
+    SELECT m.campaign FROM machine_tokens AS m ANTI JOIN stream_tokens AS s ON m.token = s.token
     UNION ALL
     SELECT any_value(campaign) FROM stream_rows
     GROUP BY token

@@ -69,8 +69,10 @@ def apply_final_verdicts(
     ``clicks_settled`` plus ``stream_rows``.
 
     ``alongside``, when given, is called once with its own cursor as soon as
-    ``clicks_settled`` exists, in a thread, while the stream rules run. It must
-    not read ``stream_rows`` or ``clicks``. Its exception is re-raised here.
+    ``clicks_settled`` and ``clicks_judged`` (``base``: every click with its
+    per-click verdict, before the stream rules) exist, in a thread, while the
+    stream rules run. It must not read ``stream_rows`` or ``clicks``. Its
+    exception is re-raised here.
     """
     rules = rules or StreamRules()
     moves = Moves(policy=classifier.policy_ref if classifier else None)
@@ -107,11 +109,24 @@ def _stream_step(
         "CREATE OR REPLACE TEMP TABLE burst_spans AS "
         + _sql.burst_spans(base, burst_window_s=rules.burst_window_s, burst_addresses=rules.burst_addresses)
     )
-    stage("  burst spans", t0)
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE candidates AS SELECT token FROM burst_spans UNION "
+        + _sql.sequence_tokens(base, fetch_before_tap_s=rules.fetch_before_tap_s, datacenter_reasons=dc)
+    )
+    stage("  burst spans, sequence tokens", t0)
+    # One scan of ``base`` copies the candidate tokens' clicks (a few percent
+    # of the lines); the token aggregate and the exact rules read that copy.
+    cols = ", ".join(f"c.{c}" for c in columns)
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE candidate_rows AS SELECT {cols} FROM {base} AS c "
+        "SEMI JOIN candidates AS t ON c.token = t.token "
+        "WHERE c.kind = 'click' AND c.link = 'recipient'"
+    )
+    stage("  candidate rows", t0)
     con.execute(
         "CREATE OR REPLACE TABLE token_stats AS "
         + _sql.token_stats(
-            base,
+            "candidate_rows",
             spans="burst_spans",
             fetch_before_tap_s=rules.fetch_before_tap_s,
             burst_addresses=rules.burst_addresses,
@@ -119,22 +134,20 @@ def _stream_step(
         )
     )
     con.execute("CREATE OR REPLACE TABLE stream_tokens AS SELECT token FROM token_stats WHERE stage1")
-    stage("  token stats", t0)
-    # One scan of ``base`` copies the stage-1 tokens' clicks (a few percent of the lines).
-    cols = ", ".join(f"c.{c}" for c in columns)
     con.execute(
-        f"CREATE OR REPLACE TEMP TABLE stage1_rows AS SELECT {cols} FROM {base} AS c "
-        "SEMI JOIN stream_tokens AS t ON c.token = t.token "
-        "WHERE c.kind = 'click' AND c.link = 'recipient'"
+        "CREATE OR REPLACE TEMP TABLE stage1_rows AS SELECT * FROM candidate_rows AS c "
+        "SEMI JOIN stream_tokens AS t ON c.token = t.token"
     )
+    con.execute("DROP TABLE candidate_rows")
     moves.tokens_checked += int(con.execute("SELECT count(*) FROM stream_tokens").fetchall()[0][0])
     cols = ", ".join(columns)
+    con.execute(f"CREATE OR REPLACE VIEW clicks_judged AS SELECT {cols} FROM {base}")
     con.execute(
         f"CREATE OR REPLACE VIEW clicks_settled AS "
         f"SELECT {cols} FROM {base} AS b ANTI JOIN stream_tokens AS s "
         f"ON b.token = s.token AND b.kind = 'click' AND b.link = 'recipient'"
     )
-    stage("  stage-1 rows", t0)
+    stage("  token stats, stage-1 rows", t0)
     side = _Alongside(con, alongside)
     try:
         con.execute(
