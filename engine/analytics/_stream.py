@@ -170,7 +170,7 @@ def _stream_step(
         stage("  stream rules (SQL)", t0)
     finally:
         side.join()
-    stage("  settled roll-ups (alongside, after the stream rules)", t0)
+    stage("  side roll-ups (alongside, their rest after the stream rules)", t0)
 
 
 class _Alongside:
