@@ -21,7 +21,9 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import os
+import queue
 import socket
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -155,6 +157,7 @@ class ClickLogWriter:
         host: str | None = None,
         pid: int | None = None,
         clock: Callable[[], float] = time.time,
+        background: bool = False,
     ) -> None:
         self.folder = Path(folder)
         self.options = options or WriterOptions()
@@ -171,6 +174,16 @@ class ClickLogWriter:
         self.files_finished = 0
         self.last_error: str | None = None
         self.folder.mkdir(parents=True, exist_ok=True)
+        # With background=True a rotated file is fsynced, closed and renamed by a
+        # thread of its own: an fsync of a 64 MiB file takes tens of
+        # milliseconds, which on the caller's thread (the worker's event loop)
+        # would hold up every request waiting behind it.
+        self._jobs: queue.SimpleQueue[tuple[int, str, int] | None] | None = None
+        self._finisher: threading.Thread | None = None
+        if background:
+            self._jobs = queue.SimpleQueue()
+            self._finisher = threading.Thread(target=self._finish_jobs, name="smslink-log-finisher", daemon=True)
+            self._finisher.start()
 
     @property
     def active_path(self) -> Path | None:
@@ -206,9 +219,13 @@ class ClickLogWriter:
             self._finish()
 
     def close(self) -> None:
-        """Finish the active file (rename it ``.jsonl``)."""
+        """Finish the active file (rename it ``.jsonl``), and wait for every file handed to the background."""
         if self._fd >= 0:
             self._finish()
+        if self._jobs is not None and self._finisher is not None:
+            self._jobs.put(None)
+            self._finisher.join()
+            self._jobs = self._finisher = None
 
     # ----------------------------------------------------------- internals
     def _lost(self, exc: OSError) -> None:
@@ -236,8 +253,22 @@ class ClickLogWriter:
         return True
 
     def _finish(self) -> None:
-        fd, self._fd = self._fd, -1
-        active = self.folder / (self._stem + ACTIVE_SUFFIX)
+        job = (self._fd, self._stem, self._size)
+        self._fd = -1
+        if self._jobs is not None:
+            self._jobs.put(job)  # no new line reaches this file: the fd is ours no more
+        else:
+            self._complete(job)
+
+    def _finish_jobs(self) -> None:
+        jobs = self._jobs
+        assert jobs is not None
+        while (job := jobs.get()) is not None:
+            self._complete(job)
+
+    def _complete(self, job: tuple[int, str, int]) -> None:
+        fd, stem, size = job
+        active = self.folder / (stem + ACTIVE_SUFFIX)
         try:
             if self.options.fsync_on_rotate:
                 os.fsync(fd)
@@ -245,11 +276,11 @@ class ClickLogWriter:
             pass
         finally:
             os.close(fd)
-        if self._size == 0:
+        if size == 0:
             active.unlink(missing_ok=True)  # nothing was written: leave no empty file
             return
         try:
-            os.rename(active, self.folder / (self._stem + FINISHED_SUFFIX))
+            os.rename(active, self.folder / (stem + FINISHED_SUFFIX))
             self.files_finished += 1
         except OSError as exc:
             self.last_error = f"{type(exc).__name__}: {exc}"

@@ -89,8 +89,10 @@ class RedirectApp:
         self.worker_id = f"{socket.gethostname()}:{self.pid}"
         self.ids = EventIds()
         self.geo = _open_geo(cfg.geoip, cfg.asn)
+        # background: a rotated file's fsync and rename never hold up the event loop
         self.writer = ClickLogWriter(
-            cfg.logs, options=WriterOptions(max_bytes=cfg.rotate_bytes, max_age_s=cfg.rotate_seconds)
+            cfg.logs, options=WriterOptions(max_bytes=cfg.rotate_bytes, max_age_s=cfg.rotate_seconds),
+            background=True,
         )
         encoder = msgspec.json.Encoder()
         self._encode = encoder.encode

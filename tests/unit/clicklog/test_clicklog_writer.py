@@ -177,3 +177,48 @@ def test_event_ids_stay_sorted_when_the_clock_steps_back():
     a = ids.new(2_000_000)
     b = ids.new(1_000_000)
     assert b > a
+
+
+# ----------------------------------------------- finishing in the background
+def test_background_rotation_never_fsyncs_on_the_writing_thread(tmp_path, monkeypatch):
+    """A rotated file is fsynced, closed and renamed by the finisher thread; writes go on meanwhile."""
+    import threading
+
+    release = threading.Event()
+    fsync_threads: list[str] = []
+    real_fsync = os.fsync
+
+    def slow_fsync(fd: int) -> None:
+        fsync_threads.append(threading.current_thread().name)
+        assert release.wait(10), "the test never released the finisher"
+        real_fsync(fd)
+
+    monkeypatch.setattr(writer_mod.os, "fsync", slow_fsync)
+    clock = Clock()
+    w = ClickLogWriter(tmp_path, options=WriterOptions(max_bytes=len(line(0)) * 3), host="testhost",
+                       pid=4242, clock=clock, background=True)
+    for i in range(7):  # three files: 3 + 3 + 1 lines
+        assert w.write(line(i))
+    # the first rotation's fsync is still held, yet every write went through
+    assert w.lines_written == 7
+    names = sorted(os.listdir(tmp_path))
+    assert len(names) == 3 and all(n.endswith(".jsonl.active") for n in names), names
+    release.set()
+    w.close()
+    assert fsync_threads and set(fsync_threads) == {"smslink-log-finisher"}
+    names = sorted(os.listdir(tmp_path))
+    assert len(names) == 3 and all(n.endswith(".jsonl") for n in names), names
+    assert w.files_finished == 3
+    assert all_ids(tmp_path) == [f"{i:026d}" for i in range(7)]
+
+
+def test_background_close_finishes_everything_and_drops_empty_files(tmp_path):
+    w = ClickLogWriter(tmp_path, options=WriterOptions(max_bytes=len(line(0)) * 2), host="testhost",
+                       pid=4242, clock=Clock(), background=True)
+    for i in range(5):
+        assert w.write(line(i))
+    w.close()
+    w.close()  # twice is fine
+    names = sorted(os.listdir(tmp_path))
+    assert len(names) == 3 and all(n.endswith(".jsonl") for n in names)
+    assert all_ids(tmp_path) == [f"{i:026d}" for i in range(5)]
