@@ -72,6 +72,7 @@ _IP_CACHE_MAX = 65536
 #: The headers the click path reads; a request's "shape" is its values of these.
 _SHAPE_NAMES = frozenset((*LOGGED_HEADERS, "user-agent", "host"))
 _SHAPE_CACHE_MAX = 4096  # distinct header sets remembered (browsers x languages x ...)
+_SHAPE_MAX_CHARS = 4096  # a set whose values add up to more is not remembered
 _VERDICTS_PER_SHAPE = 64  # (policy, method, network/timing facts) verdicts remembered per shape
 
 
@@ -335,9 +336,13 @@ class ClickHandler:
         tail = splice_tail(LogTail(ua, logged, self.version, self.worker))
         shape = _Shape(logged, ua, host or "", lang_header,
                        (classify_device(ua), primary_language(lang_header)), tail)
-        if len(self._shapes) >= _SHAPE_CACHE_MAX:
-            self._shapes.clear()
-        self._shapes[key] = shape
+        # A browser's set is about a kilobyte; a client padding headers to many
+        # kilobytes is answered alike but not remembered (the key holds the raw
+        # values: 4,096 of them must not cost gigabytes).
+        if sum(len(v) for _, v in key) <= _SHAPE_MAX_CHARS:
+            if len(self._shapes) >= _SHAPE_CACHE_MAX:
+                self._shapes.clear()
+            self._shapes[key] = shape
         return shape
 
     def _ip(self, client_ip: str) -> str:
@@ -384,9 +389,10 @@ class ClickHandler:
                 # re-judge of the log reaches the verdict the worker reached.
                 v = cls.classify(RequestFacts(method, shape.ua, shape.logged, client_ip or None, asn, since))
                 hit = (v.verdict, v.reasons or _NO_REASONS, cls.policy_ref, cls.answer(v))
-                if len(shape.verdicts) >= _VERDICTS_PER_SHAPE:
-                    shape.verdicts.clear()
-                shape.verdicts[key] = hit
+                if len(method) <= 16:  # a made-up long method is judged, not remembered
+                    if len(shape.verdicts) >= _VERDICTS_PER_SHAPE:
+                        shape.verdicts.clear()
+                    shape.verdicts[key] = hit
             return hit
         except Exception:
             self.errors += 1

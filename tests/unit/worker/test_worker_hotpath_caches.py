@@ -301,3 +301,23 @@ def test_every_header_the_line_keeps_is_part_of_the_shape(shape_snapshot, name):
         seen.append(ev.ua if name == "user-agent" else ev.headers.get(name))
     want = [a, b, a] if name != "referer" else ["https://a.example", "https://b.example", "https://a.example"]
     assert seen == want
+
+
+def test_padded_headers_and_made_up_methods_are_answered_but_not_remembered(shape_snapshot):
+    """What a hostile client controls cannot grow the worker's caches by more than their bounds."""
+    from worker_unit_support import HUMAN_HEADERS, NOW
+
+    h = ClickHandler(shape_snapshot)
+    for i in range(50):
+        headers = {**HUMAN_HEADERS, "accept": f"text/html;{i};" + "x" * 5000}
+        out = h.handle("GET", "/Ab3dEf7h", "go.acme.example", headers, "198.51.100.1", NOW)
+        ev = out.click_event()
+        assert out.status == 302 and ev.headers["accept"] == headers["accept"][:256]
+    assert h._shapes == {}
+    method = "X" * 100
+    out = h.handle(method, "/Ab3dEf7h", "go.acme.example", HUMAN_HEADERS, "198.51.100.1", NOW)
+    assert out.click_event().method == method
+    (shape,) = h._shapes.values()
+    assert all(len(k[1]) <= 16 for k in shape.verdicts)
+    assert h.handle("GET", "/Ab3dEf7h", "go.acme.example", HUMAN_HEADERS, "198.51.100.1", NOW).status == 302
+    assert len(shape.verdicts) == 1
