@@ -2,7 +2,7 @@
 
 The main process never answers a click. It
 
-- resolves the ``--snapshot`` argument through ``resolve_source`` (a local
+- resolves the ``--snapshot`` argument through ``open_source`` (a local
   path, or ``s3://bucket/prefix`` mirrored to a local folder by a thread),
 - verifies the snapshot (format and checksum) *once per machine* before any
   worker sees it, and writes the accepted file's path to a small state file
@@ -71,42 +71,70 @@ class ServeOptions:
     task_impl: str = "asyncio"
 
 
+@dataclass
+class SnapshotSource:
+    """Where the supervisor watches for snapshots, and what to clean up after serving."""
+
+    path: str  # the local folder or pointer to watch
+    temp_dir: str | None = None  # a temporary mirror folder of ours: removed at exit
+    thread: threading.Thread | None = None  # the mirror thread, if any
+
+
 def resolve_source(snapshot: str) -> str:
-    """The local path to watch for ``--snapshot``.
+    """The local path to watch for ``--snapshot`` (see ``open_source``)."""
+    return open_source(snapshot).path
+
+
+def open_source(snapshot: str, stop: threading.Event | None = None) -> SnapshotSource:
+    """Resolve ``--snapshot`` to a local path, starting a mirror for a remote store.
 
     ``s3://bucket/prefix`` (what ``smslink publish --to`` wrote) is mirrored to a
-    local folder (``$SMSLINK_SNAPSHOT_CACHE``, or a fresh temporary folder): one
-    synchronous sync first, which fails fast when nothing is published there or
-    the store cannot be reached, then a daemon thread syncs once a second. The
-    mirror verifies each download and swaps the local ``current`` pointer, which
-    the supervisor's watcher then picks up like any local publish.
+    local folder (``$SMSLINK_SNAPSHOT_CACHE``, or a fresh temporary folder that
+    the supervisor removes when it stops): one synchronous sync first, which
+    fails fast when nothing is published there or the store cannot be reached,
+    then a daemon thread syncs once a second until ``stop`` is set. The mirror
+    verifies each download and swaps the local ``current`` pointer, which the
+    supervisor's watcher then picks up like any local publish.
     """
     if snapshot.startswith("s3://"):
         from engine.snapshot import S3Mirror
 
-        local = os.environ.get("SMSLINK_SNAPSHOT_CACHE") or tempfile.mkdtemp(prefix="smslink-s3-")
+        chosen = os.environ.get("SMSLINK_SNAPSHOT_CACHE")
+        local = chosen or tempfile.mkdtemp(prefix="smslink-s3-")
+        temp = None if chosen else local
         try:
             mirror = S3Mirror(snapshot, local)
             mirror.sync_once()  # fails fast: nothing published, or a corrupt current
-        except SnapshotError as exc:
-            raise ServeError(str(exc)) from exc
-        except Exception as exc:  # botocore: no credentials, endpoint unreachable, bad bucket...
-            raise ServeError(f"{snapshot}: cannot read the snapshot store ({type(exc).__name__}: {exc})") from exc
-        threading.Thread(target=_mirror_loop, args=(mirror,), daemon=True, name="s3-mirror").start()
-        return local
+        except BaseException as exc:
+            if temp is not None:
+                shutil.rmtree(temp, ignore_errors=True)
+            if isinstance(exc, SnapshotError):
+                raise ServeError(str(exc)) from exc
+            if isinstance(exc, Exception):  # botocore: no credentials, endpoint unreachable, bad bucket...
+                raise ServeError(
+                    f"{snapshot}: cannot read the snapshot store ({type(exc).__name__}: {exc})"
+                ) from exc
+            raise
+        thread = threading.Thread(target=_mirror_loop, args=(mirror, stop), daemon=True, name="s3-mirror")
+        thread.start()
+        return SnapshotSource(local, temp, thread)
     if "://" in snapshot:
         raise ServeError(
             f"{snapshot}: only s3:// remote snapshot sources are supported; "
             "or sync the published folder locally and pass its path"
         )
-    return snapshot
+    return SnapshotSource(snapshot)
 
 
-def _mirror_loop(mirror: Any, period: float = 1.0) -> None:
-    """Follow the remote ``current`` forever (daemon thread); a failed sync is reported and retried."""
+def _mirror_loop(mirror: Any, stop: threading.Event | None = None, period: float = 1.0) -> None:
+    """Follow the remote ``current`` until ``stop`` is set (daemon thread); a failed sync is reported and retried."""
     last = ""
     while True:
-        time.sleep(period)
+        if stop is not None:
+            if stop.wait(period):
+                return
+        else:
+            time.sleep(period)
         try:
             mirror.sync_once()
             last = ""
@@ -139,13 +167,14 @@ class Supervisor:
     def __init__(self, options: ServeOptions, *, err: TextIO | None = None) -> None:
         self.options = options
         self.err = err or sys.stderr
-        self.source = resolve_source(options.snapshot)
+        self._stop = threading.Event()
+        self._source = open_source(options.snapshot, self._stop)
+        self.source = self._source.path
         self.own_run_dir = options.run_dir is None
         self.run_dir = Path(options.run_dir or tempfile.mkdtemp(prefix="smslink-serve-"))
         self.metrics_dir = self.run_dir / "metrics"
         self.state_file = self.run_dir / "state.json"
         self.state = _State()
-        self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._admin: ThreadingHTTPServer | None = None
         self.worker_pids: set[int] = set()
@@ -202,6 +231,11 @@ class Supervisor:
         finish_stale_files(self.options.logs)
         if self.own_run_dir:
             shutil.rmtree(self.run_dir, ignore_errors=True)
+        src = self._source
+        if src.thread is not None:
+            src.thread.join(timeout=5)
+        if src.temp_dir is not None and (src.thread is None or not src.thread.is_alive()):
+            shutil.rmtree(src.temp_dir, ignore_errors=True)  # a mirror still syncing keeps its folder
 
     # --------------------------------------------------------------- verify
     def _verify(self, real: Path) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import io
 import json
 import os
+import threading
+from pathlib import Path
 from typing import ClassVar
 
 import pytest
@@ -181,3 +183,43 @@ def test_the_mirror_loop_reports_each_distinct_failure_once_and_keeps_going(caps
         "smslink serve: snapshot mirror: OSError: endpoint down",  # again after a success in between
         "smslink serve: snapshot mirror: ValueError: refused v2",
     ]
+
+
+def test_a_temporary_s3_mirror_folder_is_removed_when_serving_stops(tmp_path, monkeypatch):
+    import engine.snapshot
+
+    monkeypatch.setattr(engine.snapshot, "S3Mirror", _FakeMirror)
+    monkeypatch.setattr(_FakeMirror, "made", [])
+    monkeypatch.setattr(_FakeMirror, "fail", None)
+    monkeypatch.delenv("SMSLINK_SNAPSHOT_CACHE", raising=False)
+    opts = ServeOptions(snapshot="s3://bucket/prefix", logs=str(tmp_path / "clicks"),
+                        run_dir=str(tmp_path / "run"), admin_port=None)
+    sup = Supervisor(opts, err=io.StringIO())
+    local = Path(sup.source)
+    assert local.is_dir() and local.name.startswith("smslink-s3-")
+    (m,) = _FakeMirror.made
+    assert m.local == str(local)
+    sup.stop()
+    assert not sup._source.thread.is_alive()  # the mirror stopped first: no sync into a removed folder
+    assert not local.exists()
+
+
+def test_a_chosen_s3_cache_folder_is_kept_and_a_failed_start_leaves_no_temporary_folder(tmp_path, monkeypatch):
+    import tempfile
+
+    import engine.snapshot
+    from engine.worker._supervisor import open_source
+
+    monkeypatch.setattr(engine.snapshot, "S3Mirror", _FakeMirror)
+    monkeypatch.setattr(_FakeMirror, "made", [])
+    monkeypatch.setattr(_FakeMirror, "fail", OSError("connection refused"))
+    monkeypatch.delenv("SMSLINK_SNAPSHOT_CACHE", raising=False)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    with pytest.raises(ServeError, match="connection refused"):
+        open_source("s3://bucket/prefix")
+    assert list((tmp_path / "tmp").iterdir()) == []  # the temporary mirror folder went with the failure
+    monkeypatch.setattr(_FakeMirror, "fail", None)
+    monkeypatch.setenv("SMSLINK_SNAPSHOT_CACHE", str(tmp_path / "cache"))
+    src = open_source("s3://bucket/prefix", threading.Event())
+    assert src.path == str(tmp_path / "cache") and src.temp_dir is None
