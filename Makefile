@@ -79,6 +79,9 @@ bench-report: $(STAMP) ## 10,000,000 click lines over 2,000,000 tokens through s
 bench-routing: $(STAMP) ## click-time routing: nearest store, resolve default-only vs full, trace
 	$(PY) benchmarks/bench_routing.py
 
+bench-click: $(STAMP) ## instructions per click of the worker's Python path (callgrind; stable on a noisy machine)
+	$(PY) benchmarks/bench_click_instructions.py
+
 bench-publish: $(STAMP) ## publish + token-continuity check of a 2,000,000-recipient snapshot
 	$(PY) benchmarks/bench_publish.py
 
