@@ -214,13 +214,12 @@ class Classifier:
         )
         # The signals that read more than the method and the headers, in order.
         self._dynamic = tuple((st.kind, st.data) for st in steps if st.kind in (_K_NETWORK, _K_TIMING))
-        # The common policy has at most one of each: then a caller can build the
-        # key itself from ``network_check`` and ``timing_below`` (no call, no loop).
+        # The common policy has at most one of each: dynamic_key then needs no loop.
         nets = [d for k, d in self._dynamic if k == _K_NETWORK]
         timings = [d for k, d in self._dynamic if k == _K_TIMING]
-        self.simple_dynamic = len(nets) <= 1 and len(timings) <= 1
-        self.network_check: Any = nets[0] if nets else None
-        self.timing_below: float | None = timings[0] if timings else None
+        self._simple_dynamic = len(nets) <= 1 and len(timings) <= 1
+        self._network_check: Any = nets[0] if nets else None
+        self._timing_below: float | None = timings[0] if timings else None
         self._ua_info = lru_cache(maxsize=ua_cache_size)(self._compute_ua_info)
         self._verdicts: dict[tuple[str, tuple[str, ...]], Verdict] = {}
 
@@ -256,11 +255,13 @@ class Classifier:
         through those signals, so two requests with the same method, user
         agent, headers and ``dynamic_key`` get the same verdict: a caller may
         remember verdicts under that key (the worker does, per header set).
-
-        When ``simple_dynamic`` is true (at most one network and one timing
-        signal), ``network_check.match(asn, client_ip)`` and ``0 <=
-        seconds_since_send < timing_below`` say the same in fewer steps.
         """
+        if self._simple_dynamic:  # at most one network and one timing signal: no loop
+            net, below = self._network_check, self._timing_below
+            return (
+                net.match(asn, client_ip) if net is not None else None,
+                seconds_since_send is not None and 0 <= seconds_since_send < below if below is not None else None,
+            )
         out: list[Any] = []
         for kind, data in self._dynamic:
             if kind == _K_NETWORK:

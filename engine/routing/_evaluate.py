@@ -26,7 +26,7 @@ from engine.snapshot import Campaign, Rule, Store, StoreSet, Template, TokenReco
 
 from ._clock import LocalClock, clock_for, open_at
 from ._conditions import _Cond, compile_condition, hhmm
-from ._facts import ClickFacts, classify_device, primary_language
+from ._facts import ClickFacts, device_and_language
 from ._stores import StoreLocator, locate
 from ._variants import cumulative_weights, pick_arm, variant_point
 
@@ -105,11 +105,9 @@ class _CompiledTemplate:
         self.tail = tmpl.literals[len(tmpl.slots)] if len(tmpl.literals) > len(tmpl.slots) else ""
 
     def render(self, ev: Evaluation, route: str) -> str:
-        if self.const is not None:
-            return self.const
-        if self.memo is not None:
+        if self.memo is not None:  # slot-free (const) templates included
             return self.render_plain(ev.variant, route)
-        return self._render(ev, route)
+        return self._render(ev.variant, route, ev)
 
     def render_plain(self, variant: str | None, route: str) -> str:
         """``render`` for a template without store or attribute slots (``memo`` is not None)."""
@@ -119,39 +117,29 @@ class _CompiledTemplate:
         key = (variant, route)
         url = memo.get(key)  # type: ignore[union-attr]
         if url is None:
-            out = []
-            for lit, kind, _ in self.parts:
-                out.append(lit)
-                if kind == "variant":
-                    if variant is not None:
-                        out.append(_q(variant))
-                elif kind == "route":
-                    out.append(_q(route))
-                # a slot this engine does not know renders empty
-            out.append(self.tail)
             if len(memo) >= 1024:  # type: ignore[arg-type]
                 memo.clear()  # type: ignore[union-attr]
-            url = memo[key] = "".join(out)  # type: ignore[index]
+            url = memo[key] = self._render(variant, route, None)  # type: ignore[index]
         return url
 
-    def _render(self, ev: Evaluation, route: str) -> str:
+    def _render(self, variant: str | None, route: str, ev: Evaluation | None) -> str:
+        """The URL; ``ev`` is only read for store and attribute slots (None when there are none)."""
         out = []
         for lit, kind, arg in self.parts:
             out.append(lit)
-            if kind == "store":
+            if kind == "variant":
+                if variant is not None:
+                    out.append(_q(variant))
+            elif kind == "route":
+                out.append(_q(route))
+            elif kind == "store" and ev is not None:
                 i = ev.store()
                 if i >= 0:
                     out.append(ev.cc.store_values(i).get(arg, ""))
-            elif kind == "variant":
-                v = ev.variant
-                if v is not None:
-                    out.append(_q(v))
-            elif kind == "attr":
+            elif kind == "attr" and ev is not None:
                 attrs = ev.record.attrs
                 if 0 <= arg < len(attrs):
                     out.append(_q(attrs[arg]))
-            elif kind == "route":
-                out.append(_q(route))
             # a slot this engine does not know renders empty
         out.append(self.tail)
         return "".join(out)
@@ -185,19 +173,8 @@ class Evaluation:
         self.cc = cc
         self.record = record
         self.facts = facts
-        prepared = facts.prepared
-        if prepared is None:
-            self.device: str = classify_device(facts.user_agent)
-            self.lang: str | None = primary_language(facts.accept_language)
-        else:
-            self.device, self.lang = prepared
-        arms = cc.arms
-        if not arms:
-            self.variant: str | None = None
-        elif 0 <= record.variant < len(arms):  # assigned at compile time: the common case
-            self.variant = arms[record.variant]
-        else:
-            self.variant = cc.variant_of(record, facts)
+        self.device, self.lang = device_and_language(facts)
+        self.variant: str | None = cc.variant_of(record, facts)
         self._local: tuple[int, int] | None = None
         self._store = -2  # -2: not chosen yet, -1: none
         self.store_source: str | None = None
@@ -527,18 +504,8 @@ class CompiledCampaign:
             route, tmpl = "not-yet-live", self.not_yet_live or self.default
         else:
             route, tmpl = "default", self.default
-        arms = self.arms
-        if not arms:
-            variant = None
-        elif 0 <= record.variant < len(arms):
-            variant = arms[record.variant]
-        else:
-            variant = self.variant_of(record, facts)
-        prepared = facts.prepared
-        if prepared is None:
-            device, lang = classify_device(facts.user_agent), primary_language(facts.accept_language)
-        else:
-            device, lang = prepared
+        variant = self.variant_of(record, facts)
+        device, lang = device_and_language(facts)
         if tmpl is None:
             return Decision(410, None, route, variant, None, None, device, lang, None)
         if tmpl.memo is not None:

@@ -30,6 +30,13 @@ class ClickFacts(msgspec.Struct):
     prepared: tuple[str, str | None] | None = None
 
 
+def device_and_language(facts: ClickFacts) -> tuple[str, str | None]:
+    """``facts.prepared``, or (``classify_device``, ``primary_language``) of its headers."""
+    if facts.prepared is not None:
+        return facts.prepared
+    return classify_device(facts.user_agent), primary_language(facts.accept_language)
+
+
 DEVICES = ("ios", "android", "mobile", "desktop", "unknown")
 
 # Order matters: Windows Phone and some Tizen/KaiOS agents also say "Android" or

@@ -46,8 +46,7 @@ _campaign_decoder = msgspec.msgpack.Decoder(Campaign)
 _policy_decoder = msgspec.msgpack.Decoder(BotPolicy)
 _storeset_decoder = msgspec.msgpack.Decoder(StoreSet)
 _endpoint_decoder = msgspec.msgpack.Decoder(Endpoint)
-_token_decoder = msgspec.msgpack.Decoder(TokenRecord)
-TOKEN_DECODER = _token_decoder
+TOKEN_DECODER = msgspec.msgpack.Decoder(TokenRecord)
 
 
 class SnapshotError(Exception):
@@ -271,7 +270,7 @@ class Snapshot:
         raw = self._txn.get(b"t:" + token.encode())
         if raw is None:
             return None
-        return _token_decoder.decode(raw)
+        return TOKEN_DECODER.decode(raw)
 
     def iter_tokens(self) -> Iterator[tuple[str, TokenRecord]]:
         """Every (token, record) in token order (for inspect, review, publish checks)."""
@@ -279,7 +278,7 @@ class Snapshot:
         if not cur.set_range(b"t:"):
             return
         for key, val in cur:
-            yield bytes(key[2:]).decode(), _token_decoder.decode(val)
+            yield bytes(key[2:]).decode(), TOKEN_DECODER.decode(val)
 
     def verify(self) -> None:
         """Recompute the checksum over every record; raise SnapshotError on mismatch."""

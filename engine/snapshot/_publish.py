@@ -24,10 +24,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-import msgspec
-
-from ._format import TokenRecord
-from ._io import Snapshot, SnapshotError, _fsync_dir, open_snapshot
+from ._io import TOKEN_DECODER, Snapshot, SnapshotError, _fsync_dir, open_snapshot
 from ._versions import (
     LocalTarget,
     PublishError,
@@ -43,7 +40,6 @@ from ._versions import (
 #: Published versions kept by default (current and previous are always kept).
 DEFAULT_KEEP = 5
 
-_token_decoder = msgspec.msgpack.Decoder(TokenRecord)
 
 
 def swap_pointer(to: Path, target: Path) -> None:
@@ -99,7 +95,7 @@ def _campaign_index(raw: bytes | memoryview) -> int:
     # all but huge configs. Read it without decoding the record.
     if raw[0] & 0xF0 == 0x90 and raw[1] < 0x80:
         return raw[1]
-    return _token_decoder.decode(raw).campaign
+    return TOKEN_DECODER.decode(raw).campaign
 
 
 def check_continuity(old: Snapshot, new: Snapshot, *, now: datetime | None = None) -> ContinuityReport:
@@ -157,8 +153,8 @@ def check_continuity(old: Snapshot, new: Snapshot, *, now: datetime | None = Non
             if same_index[ci] and nv == ov:
                 continue
             assert nv is not None
-            orec = _token_decoder.decode(ov)
-            nrec = _token_decoder.decode(nv)
+            orec = TOKEN_DECODER.decode(ov)
+            nrec = TOKEN_DECODER.decode(nv)
             cid = old_ids[ci]
             new_cid = new_ids[nrec.campaign] if nrec.campaign < len(new_ids) else "?"
             if new_cid != cid:

@@ -23,7 +23,6 @@ import socket
 import sys
 import threading
 import time
-from bisect import bisect_left
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -34,7 +33,7 @@ from engine.clicklog import ClickEvent, ClickLogWriter, EventIds, WriterOptions,
 from engine.snapshot import Snapshot, SnapshotError, open_snapshot
 
 from ._core import ClickHandler
-from ._metrics import LATENCY_BUCKETS, WorkerMetrics
+from ._metrics import WorkerMetrics
 from ._pages import not_found_page
 
 #: Environment variable holding the JSON ``WorkerConfig`` (set by ``smslink serve``).
@@ -167,14 +166,7 @@ class RedirectApp:
             self._log_safe(scope, method)
             with contextlib.suppress(Exception):  # the connection is gone; nothing to answer
                 proto.response_bytes(404, _SAFE_HEADERS, b"" if method == "HEAD" else _SAFE_BODY)
-        # WorkerMetrics.observe, inline (once per request)
-        m = self.metrics
-        key = (status, verdict, answer)
-        counts = m.requests
-        counts[key] = counts.get(key, 0) + 1
-        dt = time.perf_counter() - t0
-        m.latency_counts[bisect_left(LATENCY_BUCKETS, dt)] += 1
-        m.latency_sum += dt
+        self.metrics.observe(status, verdict, answer, time.perf_counter() - t0)
 
     def _log_safe(self, scope: Any, method: str) -> None:
         """Best effort: an orphan line for a request whose handling raised."""

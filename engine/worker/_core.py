@@ -374,15 +374,7 @@ class ClickHandler:
             # The verdict is a function of the method, the headers (the shape)
             # and what the policy's network and timing signals say: remember it
             # per shape under the latter.
-            if cls.simple_dynamic:  # dynamic_key, inline
-                net, below = cls.network_check, cls.timing_below
-                key: tuple[Any, ...] = (
-                    cls, method,
-                    net.match(asn, client_ip or None) if net is not None else None,
-                    since is not None and 0 <= since < below if below is not None else None,
-                )
-            else:
-                key = (cls, method, cls.dynamic_key(asn, client_ip or None, since))
+            key = (cls, method, cls.dynamic_key(asn, client_ip or None, since))
             hit = shape.verdicts.get(key)
             if hit is None:
                 # The classifier sees exactly the headers the log keeps, so a

@@ -105,16 +105,12 @@ def open_source(snapshot: str, stop: threading.Event | None = None) -> SnapshotS
         try:
             mirror = S3Mirror(snapshot, local)
             mirror.sync_once()  # fails fast: nothing published, or a corrupt current
-        except BaseException as exc:
-            if temp is not None:
-                shutil.rmtree(temp, ignore_errors=True)
-            if isinstance(exc, SnapshotError):
-                raise ServeError(str(exc)) from exc
-            if isinstance(exc, Exception):  # botocore: no credentials, endpoint unreachable, bad bucket...
-                raise ServeError(
-                    f"{snapshot}: cannot read the snapshot store ({type(exc).__name__}: {exc})"
-                ) from exc
-            raise
+        except SnapshotError as exc:
+            _discard(temp)
+            raise ServeError(str(exc)) from exc
+        except Exception as exc:  # botocore: no credentials, endpoint unreachable, bad bucket...
+            _discard(temp)
+            raise ServeError(f"{snapshot}: cannot read the snapshot store ({type(exc).__name__}: {exc})") from exc
         thread = threading.Thread(target=_mirror_loop, args=(mirror, stop), daemon=True, name="s3-mirror")
         thread.start()
         return SnapshotSource(local, temp, thread)
@@ -124,6 +120,11 @@ def open_source(snapshot: str, stop: threading.Event | None = None) -> SnapshotS
             "or sync the published folder locally and pass its path"
         )
     return SnapshotSource(snapshot)
+
+
+def _discard(temp_dir: str | None) -> None:
+    if temp_dir is not None:
+        shutil.rmtree(temp_dir, ignore_errors=True)
 
 
 def _mirror_loop(mirror: Any, stop: threading.Event | None = None, period: float = 1.0) -> None:
@@ -234,8 +235,8 @@ class Supervisor:
         src = self._source
         if src.thread is not None:
             src.thread.join(timeout=5)
-        if src.temp_dir is not None and (src.thread is None or not src.thread.is_alive()):
-            shutil.rmtree(src.temp_dir, ignore_errors=True)  # a mirror still syncing keeps its folder
+        if src.thread is None or not src.thread.is_alive():  # a mirror still syncing keeps its folder
+            _discard(src.temp_dir)
 
     # --------------------------------------------------------------- verify
     def _verify(self, real: Path) -> None:
