@@ -196,14 +196,19 @@ def cache_name(path: str | os.PathLike[str], columns: tuple[str, ...]) -> str:
     return f"{Path(path).name}.{hashlib.sha256(key.encode()).hexdigest()[:20]}.parquet"
 
 
+def make_cache_dir(cache: str | os.PathLike[str]) -> None:
+    """Create the cache folder, owner-only: the copies hold tokens and recipient ids."""
+    try:
+        Path(cache).mkdir(mode=0o700, parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ReportError(f"{cache}: cannot create the cache folder ({exc.strerror})") from None
+
+
 def _cached_copies(
     con: duckdb.DuckDBPyConnection, logs: LogSet, columns: tuple[str, ...], cache: Path, work: Path,
     cacheable: frozenset[str], progress: Progress | None,
 ) -> list[Path]:
-    try:
-        cache.mkdir(mode=0o700, parents=True, exist_ok=True)  # the copies hold tokens and recipient ids
-    except OSError as exc:
-        raise ReportError(f"{cache}: cannot create the cache folder ({exc.strerror})") from None
+    make_cache_dir(cache)
     sizes = [os.stat(f).st_size for f in logs.finished]
     total, done = max(sum(sizes), 1), 0
     parts = []

@@ -26,7 +26,16 @@ from engine.bots import Classifier, StreamRules
 from engine.snapshot import open_snapshot
 
 from . import _sql
-from ._load import Progress, ReportError, complete_lines, connect, find_logs, load_clicks, stage
+from ._load import (
+    Progress,
+    ReportError,
+    complete_lines,
+    connect,
+    find_logs,
+    load_clicks,
+    make_cache_dir,
+    stage,
+)
 from ._sent import CampaignSent, count_sent
 from ._stats import chi_square_independence, quantiles_ok, two_proportion, wilson
 from ._stream import Moves, apply_final_verdicts
@@ -110,19 +119,22 @@ def build_report(opts: ReportOptions, progress: Progress | None = None) -> Repor
     """
     t0 = [time.perf_counter(), time.process_time()]
     logs = find_logs(opts.logs)
+    if opts.cache_dir is not None:
+        make_cache_dir(opts.cache_dir)
     snap = open_snapshot(opts.snapshot)
+    # The token count (Python) overlaps the JSON scan and the stream rules
+    # (DuckDB, GIL released); with a cache it is read back instead.
+    sent_box: list[list[CampaignSent]] = []
+    failure: list[BaseException] = []
+
+    def scan() -> None:
+        try:
+            sent_box.append(count_sent(snap, opts.campaigns, opts.cache_dir))
+        except BaseException as exc:
+            failure.append(exc)
+
+    t = threading.Thread(target=scan, name="smslink-report-snapshot", daemon=True)
     try:
-        # The token scan (Python) overlaps the JSON scan (DuckDB, GIL released).
-        sent_box: list[list[CampaignSent]] = []
-        failure: list[BaseException] = []
-
-        def scan() -> None:
-            try:
-                sent_box.append(count_sent(snap, opts.campaigns))
-            except BaseException as exc:
-                failure.append(exc)
-
-        t = threading.Thread(target=scan, name="smslink-report-snapshot", daemon=True)
         t.start()
         tmp = tempfile.TemporaryDirectory(prefix="smslink-report-")
         con = connect(opts.memory_limit, tmp.name)
@@ -134,16 +146,16 @@ def build_report(opts: ReportOptions, progress: Progress | None = None) -> Repor
                         until_ms=opts.until_ms, campaigns=opts.campaigns, progress=progress,
                         cache_dir=opts.cache_dir, cacheable=finished)
             stage("load", t0)
-            t.join()
-            stage("snapshot count (after load)", t0)
-            if failure:
-                raise failure[0]
-            sent = sent_box[0]
-            snap_info = {"version": snap.meta.version, "built_at": snap.meta.built_at}
             settled = _Settled()
             moves = apply_final_verdicts(con, classifier=opts.classifier, rules=opts.stream_rules,
                                          columns=columns, alongside=settled.run)
             stage(f"final verdicts ({moves.tokens_checked} stream tokens)", t0)
+            t.join()  # the roll-ups are the first to need the snapshot's counts
+            stage("snapshot count (its rest after the final verdicts)", t0)
+            if failure:
+                raise failure[0]
+            sent = sent_box[0]
+            snap_info = {"version": snap.meta.version, "built_at": snap.meta.built_at}
             data = _roll_up(con, opts, sent, moves, logs.count, snap_info, settled)
             stage("roll-ups", t0)
         except BaseException:
@@ -151,6 +163,8 @@ def build_report(opts: ReportOptions, progress: Progress | None = None) -> Repor
             tmp.cleanup()
             raise
     finally:
+        if t.is_alive():
+            t.join()  # never close the snapshot under the counting thread
         snap.close()
     return Report(data, con, tmp)
 

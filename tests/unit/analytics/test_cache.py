@@ -13,10 +13,11 @@ from pathlib import Path
 
 import msgspec
 
-from engine.analytics import ReportOptions, build_report
+from engine.analytics import ReportOptions, build_report, count_sent
 from engine.analytics._load import cache_name
 from engine.analytics._sql import REPORT_COLUMNS
 from engine.clicklog import ClickEvent
+from engine.snapshot import open_snapshot
 
 
 def _data(snap: Path, logs: Path, cache: Path | None = None, **kw) -> dict:
@@ -26,7 +27,7 @@ def _data(snap: Path, logs: Path, cache: Path | None = None, **kw) -> dict:
 
 
 def _copies(cache: Path) -> dict[str, int]:
-    return {p.name: p.stat().st_mtime_ns for p in cache.iterdir()}
+    return {p.name: p.stat().st_mtime_ns for p in cache.iterdir() if p.suffix == ".parquet"}
 
 
 def test_cached_report_equals_the_json_report_and_reuses_its_copies(fixture_paths, tmp_path):
@@ -68,3 +69,21 @@ def test_a_changed_finished_file_gets_a_new_copy(fixture_paths, tmp_path):
     assert second == _data(snap, logs)
     assert cache_name(plain, REPORT_COLUMNS) != old_name
     assert cache_name(plain, REPORT_COLUMNS) in _copies(cache)
+
+
+def test_the_snapshot_counts_are_kept_in_the_cache_and_read_back(fixture_paths, tmp_path):
+    snap, logs = fixture_paths
+    cache = tmp_path / "cache"
+    plain = _data(snap, logs)
+    assert _data(snap, logs, cache) == plain
+    (kept,) = cache.glob("sent-*.json")
+    written = kept.stat().st_mtime_ns
+    assert _data(snap, logs, cache) == plain
+    assert kept.stat().st_mtime_ns == written  # read back, not counted again
+    with open_snapshot(snap) as s:
+        fresh = count_sent(s)
+        assert count_sent(s, cache_dir=cache) == fresh
+        assert count_sent(s, ("spring",), cache_dir=cache) == [c for c in fresh if c.id == "spring"]
+    # what the cache says is what is reported: a doctored count shows (so it is really read)
+    kept.write_bytes(kept.read_bytes().replace(b'"sent":', b'"sent":1', 1))
+    assert _data(snap, logs, cache)["campaigns"][0]["sent"] != plain["campaigns"][0]["sent"]
