@@ -270,6 +270,20 @@ class Classifier:
                 out.append(seconds_since_send is not None and 0 <= seconds_since_send < data)
         return tuple(out)
 
+    def simple_dynamic(self) -> tuple[dict[str, Any] | None, Any, float | None] | None:
+        """``dynamic_key``'s inputs when it needs no loop (compiled callers inline it); else None.
+
+        (the network signal's per-/24 answers or None, its ``match(asn, ip)`` or
+        None when the policy has no network signal, the timing signal's bound or
+        None). The /24 answers are those ``match`` gives an address of that /24
+        with no ASN; a caller that finds none calls ``match``, which fills them.
+        """
+        if not self._simple_dynamic:
+            return None
+        net, below = self._network_check, self._timing_below
+        by24 = net._by24 if isinstance(net, _NetworkCheck) else None
+        return by24, (net.match if net is not None else None), (None if below is None else float(below))
+
     def classify(self, facts: RequestFacts) -> Verdict:
         """Judge one request.
 

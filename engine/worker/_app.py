@@ -29,10 +29,11 @@ from typing import Any
 
 import msgspec
 
-from engine.clicklog import ClickEvent, ClickLogWriter, EventIds, WriterOptions, truncate_ip
+from engine.clicklog import ClickEvent, ClickLogWriter, WriterOptions, truncate_ip
 from engine.snapshot import Snapshot, SnapshotError, open_snapshot
 
 from ._core import ClickHandler
+from ._fastpath import event_ids
 from ._metrics import WorkerMetrics
 from ._pages import not_found_page
 
@@ -86,7 +87,7 @@ class RedirectApp:
         self.pid = os.getpid()
         self.metrics.pid = self.pid
         self.worker_id = f"{socket.gethostname()}:{self.pid}"
-        self.ids = EventIds()
+        self.ids = event_ids()
         self.geo = _open_geo(cfg.geoip, cfg.asn)
         # background: a rotated file's fsync and rename never hold up the event loop
         self.writer = ClickLogWriter(
@@ -143,8 +144,18 @@ class RedirectApp:
                     if len(self._peers) >= 4096:
                         self._peers.clear()
                     ip = self._peers[client] = client.rsplit(":", 1)[0].strip("[]") if client else ""
+            handler = self.handler
+            fast = handler.fast  # type: ignore[union-attr]
             # HTTP/2 names the host in :authority (scope.authority); HTTP/1.1 in Host (None here)
-            out = self.handler.handle(method, scope.path, scope.authority, headers, ip, now)  # type: ignore[union-attr]
+            if fast is not None:
+                hit = fast.click(method, scope.path, scope.authority, headers, ip, now)
+                if hit is not None:  # the common click, compiled (_fast.c): a 302 and its line
+                    line, hdrs, verdict = hit
+                    self.writer.write(line, now)  # invariant 4: in the file before the answer leaves
+                    proto.response_empty(302, hdrs)
+                    self.metrics.observe(302, verdict, "redirect", time.perf_counter() - t0)
+                    return
+            out = handler.handle(method, scope.path, scope.authority, headers, ip, now)  # type: ignore[union-attr]
             ev = out.event
             if ev is not None:
                 # Invariant 4: the line is in the file before the answer leaves.

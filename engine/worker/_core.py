@@ -32,6 +32,7 @@ from engine.clicklog import LOGGED_HEADERS, ClickEvent, EventIds, truncate_ip
 from engine.routing import ClickFacts, classify_device, compile_campaign, primary_language
 from engine.snapshot import TOKEN_ALPHABET, TOKEN_DECODER, Campaign, Snapshot, Template, TokenRecord
 
+from . import _fastpath
 from ._pages import gone_page, not_found_page, preview_page, preview_page_parts
 
 #: Response headers of every redirect: no caching anywhere (each tap must reach
@@ -190,6 +191,9 @@ class ClickHandler:
         ``"<hostname>:<pid>"`` written in every event.
     ids:
         The process's event id generator (kept across snapshot swaps).
+    use_fast:
+        Also build ``fast``, the compiled common click, when it is built
+        (``_fastpath``); False for a handler that only ever runs ``handle``.
     """
 
     def __init__(
@@ -200,13 +204,14 @@ class ClickHandler:
         fallback_url: str | None = None,
         worker: str = "",
         ids: EventIds | None = None,
+        use_fast: bool = True,
     ) -> None:
         self.snapshot = snapshot
         self.version = snapshot.meta.version
         self.geo = geo
         self.fallback_url = fallback_url
         self.worker = worker
-        self.ids = ids or EventIds()
+        self.ids = ids or _fastpath.event_ids()
         self.errors = 0  # degraded clicks (classifier or routing raised)
         classifiers: dict[str, Any] = {pid: _classifier(pol) for pid, pol in snapshot.policies.items()}
         if "default" not in classifiers:
@@ -237,6 +242,27 @@ class ClickHandler:
         self._ip_cache: dict[str, str] = {}
         self._net_cache: dict[str, str] = {}  # "a.b.c" -> "a.b.c.0/24" (or "" when a.b.c is not IPv4)
         self._hosts: dict[str, str] = {}
+        #: The compiled common click over these same caches (engine/worker/_fast.c),
+        #: or None: ``fast.click(...)`` answers a common click or returns None, and
+        #: then ``handle`` decides (and fills the caches for the next one).
+        self.fast: Any = self._fast_path() if use_fast else None
+
+    def _fast_path(self) -> Any:
+        mod = _fastpath.module()
+        if mod is None:
+            return None
+        fields = msgspec.structs.fields(LogLine)
+        return mod.FastPath(
+            shapes=self._shapes, shape_names=_SHAPE_NAMES, hosts=self._hosts, raw_get=self._raw_get,
+            decode=self._decode_token, campaigns=[_fast_campaign(cc) for cc in self.campaigns],
+            geo_lookup=self.geo.lookup if self.geo is not None else None, ids=self.ids,
+            net_cache=self._net_cache, ip_fn=self._ip, encode=_encode, facts_type=ClickFacts,
+            redirect_headers=REDIRECT_HEADERS,
+            names=tuple(b'"' + f.encode_name.encode() + b'":' for f in fields),
+            # what msgspec's omit_defaults leaves out: the default object itself, or
+            # an empty list where the default is a list factory
+            defaults=tuple(f.default if f.default is not msgspec.NODEFAULT else [] for f in fields),
+        )
 
     # ------------------------------------------------------------------ hot path
     def handle(
@@ -434,6 +460,22 @@ class _Shape:
 
 
 # ---------------------------------------------------------------------- helpers
+def _fast_campaign(cc: _Compiled) -> tuple[Any, ...]:
+    """What the compiled path reads of one campaign (the tuple layout of _fast.c's C_* and P_*)."""
+    camp, route = cc.record, cc.route
+    plain = None
+    if route.plain:  # CompiledCampaign._resolve_plain's inputs
+        plain = (route.retired, _float(route.ends_at), _float(route.starts_at), route.expired,
+                 route.not_yet_live, route.default, tuple(route.arms))
+    dynamic = cc.classifier.simple_dynamic() if cc.classifier is not None else None
+    return (_float(camp.retain_until), cc.domains, _float(camp.send_at), cc.classifier, route.resolve,
+            plain, camp.id, dynamic)
+
+
+def _float(t: float | None) -> float | None:
+    return None if t is None else float(t)
+
+
 _CLASSIFIERS: dict[tuple[str, str], Any] = {}
 
 

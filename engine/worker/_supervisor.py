@@ -35,6 +35,7 @@ import msgspec
 from engine.clicklog import finish_stale_files, pid_alive
 from engine.snapshot import SnapshotError, open_snapshot, resolve_pointer
 
+from . import _fastpath
 from ._app import CONFIG_ENV, WorkerConfig
 from ._metrics import read_worker_files, render_prometheus
 
@@ -403,6 +404,8 @@ def run_server(options: ServeOptions, *, err: TextIO | None = None) -> int:
             f"snapshot {sup.state.version}, {options.workers} worker(s) on "
             f"http://{options.host}:{options.port}"
             + (f", admin on http://{options.admin_host}:{options.admin_port}" if options.admin_port else "")
+            + ("; click path: compiled" if _fastpath.module() is not None
+               else f"; click path: pure Python ({_fastpath.WHY_NOT})")
         )
         server = Server(
             "engine.worker._app:create_app",

@@ -171,6 +171,7 @@ def test_a_handler_exception_is_recorded_by_type_only():
 
     class Boom:
         version = "v"
+        fast = None
 
         def handle(self, *args, **kwargs):
             raise ValueError("path was /+15555550123")

@@ -1,0 +1,299 @@
+"""The compiled common click (engine/worker/_fast.c) answers exactly what ClickHandler.handle answers.
+
+``ClickHandler.handle`` is the reference. For every request, a handler with the
+compiled path either gets ``None`` from ``fast.click`` (and then runs
+``handle`` itself) or gets a 302 whose headers and log line are the ones a
+pure-Python handler produces for the same request, byte for byte but for the
+event id (each handler draws its own).
+"""
+
+from __future__ import annotations
+
+import re
+
+import msgspec
+import pytest
+from fixtures.geo import build_city_mmdb
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from worker_unit_support import HUMAN_HEADERS, IPHONE, NOW, campaign
+
+from engine.clicklog import ClickEvent, EventIds
+from engine.routing import GeoReader
+from engine.snapshot import (
+    BotPolicy,
+    BotSignal,
+    Country,
+    Device,
+    Rule,
+    Template,
+    TokenRecord,
+    open_snapshot,
+    write_snapshot,
+)
+from engine.worker import _fastpath
+from engine.worker._core import ClickHandler
+
+_ID = re.compile(rb'^\{"id":"[0-9A-Z]{26}",')
+
+
+def _masked(line: bytes | None) -> bytes | None:
+    return None if line is None else _ID.sub(b'{"id":"",', line)
+
+
+def test_the_compiled_path_is_built_from_this_source():
+    """CI builds it (setup.py); a missing or stale build would silently serve only the slow path."""
+    mod = _fastpath.module()
+    assert mod is not None, _fastpath.WHY_NOT
+    assert len(mod.SOURCE_SHA256) == 64
+
+
+def test_pure_python_switch(monkeypatch):
+    monkeypatch.setenv(_fastpath.PURE_ENV, "1")
+    mod, why = _fastpath.load()
+    assert mod is None and _fastpath.PURE_ENV in why
+    monkeypatch.setenv(_fastpath.PURE_ENV, "0")
+    assert _fastpath.load()[0] is not None
+
+
+def test_a_stale_build_is_refused(monkeypatch, tmp_path):
+    other = tmp_path / "_fast.c"
+    other.write_text("/* another version */\n")
+    monkeypatch.setattr(_fastpath, "_SOURCE", other)
+    mod, why = _fastpath.load()
+    assert mod is None and "another version" in why
+
+
+@pytest.mark.parametrize("seed", [0, 12345, (1 << 80) - 2**21 - 3, (1 << 80) - 2, (1 << 64) - 5])
+def test_compiled_event_ids_equal_the_python_ones(seed):
+    """Same start, same ids: across millisecond changes, a clock stepping back, and counter carries."""
+    compiled, python = _fastpath.module().EventIds(seed), EventIds()
+    python._rand = seed
+    assert compiled._rand == seed
+    ms = 1_800_000_000_000
+    for k in range(3000):
+        t = ms + k // 7 - (50 if k % 97 == 0 else 0)
+        assert compiled.new(t) == python.new(t), (seed, k)
+    assert compiled._rand == python._rand
+    with pytest.raises(ValueError):
+        compiled.new(-1)
+
+
+def test_the_worker_draws_compiled_ids():
+    from engine.worker._app import event_ids
+
+    ids = event_ids()
+    assert type(ids) is _fastpath.module().EventIds
+    assert 0 <= ids._rand < 1 << 80 and ids.new(1) < ids.new(1)
+
+
+# ------------------------------------------------------------------ fixtures
+_POLICY = BotPolicy(id="p", version="1", signals=[
+    BotSignal(kind="prefetch-header", verdict="preview", reason="prefetch",
+              params={"headers": {"sec-purpose": ["prefetch"]}}),
+    BotSignal(kind="user-agent", verdict="preview", reason="ua", params={"list": "preview-fetchers"}),
+    BotSignal(kind="network", verdict="scanner", reason="dc", params={"cidrs": ["20.2.5.0/24"]}),
+    BotSignal(kind="timing", verdict="suspect", reason="fast", params={"below-seconds": 10}),  # decisive
+    BotSignal(kind="header-shape", verdict="bot", reason="shape", strength="weak",
+              params={"checks": ["not-a-browser", "no-accept-language", "accept-not-html"]}),
+])
+
+_TOKENS = [
+    # 0: rule-less, variants, a send time (the plain path)
+    ("Ab3dEf7h", TokenRecord(campaign=0, recipient="cust-1001", variant=0)),
+    ("Ab3dEf7k", TokenRecord(campaign=0, recipient="cust-1002", variant=1)),
+    ("Ab3dEf7m", TokenRecord(campaign=0, recipient="cust-1003", variant=7)),  # an arm that is gone
+    ("CmpgnTk2", TokenRecord(campaign=0, recipient="")),  # split per click: the Python path
+    # 1: rules on geo and device, an escaped destination, no send time
+    ("Rr3dEf7h", TokenRecord(campaign=1, recipient="cust-2001")),
+    ("Rr3dEf7k", TokenRecord(campaign=1, recipient="")),
+    # 2: an attribute slot (no remembered rendering), retention ended at NOW
+    ("At3dEf7h", TokenRecord(campaign=2, recipient="cust-3001", attrs=["a b/c"])),
+    # 3: not live yet / expired without a page, on another domain
+    ("Sc3dEf7h", TokenRecord(campaign=3, recipient="cust-4001")),
+]
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("fast")
+    city = build_city_mmdb(tmp / "City.mmdb", {
+        "20.2.5.0/24": dict(country="US", region="NY", city="New York", lat=40.7, lon=-74.0,
+                            accuracy_km=5, timezone="America/New_York"),
+        "20.3.7.0/24": dict(country="CA", region="QC", city='Montréal "Centre"\\', lat=45.5, lon=-73.6,
+                            accuracy_km=50, timezone="America/Toronto"),
+    })
+    camps = [
+        campaign(bot_policy="p"),
+        campaign(id="rules", bot_policy="p", send_at=None, variants=[], routes=[
+            Rule("ca", [Country(["CA"])], Template(['https://x.example/q?a="b"&c=\\'])),
+            Rule("ios", [Device(["ios"])], Template(["https://apps.example/ios"])),
+        ], default=Template(["https://x.example/é"])),
+        campaign(id="attrs", bot_policy="p", attr_names=["seg"], retain_until=int(NOW) + 7200,
+                 default=Template(["https://x.example/", ""], ["attr.seg"])),
+        campaign(id="sched", domains=["b.example"], starts_at=int(NOW) + 600, ends_at=int(NOW) + 1200,
+                 not_yet_live=Template(["https://x.example/soon"]), expired=None),
+    ]
+    path = tmp / "s.lmdb"
+    write_snapshot(path, campaigns=camps, tokens=sorted(_TOKENS), policies=[_POLICY])
+    snap = open_snapshot(path)
+    geo = GeoReader(city, None)
+    yield snap, geo
+    geo.close()
+    snap.close()
+
+
+def _pair(world):
+    snap, geo = world
+    seed = 12345 << 40
+    a_ids, b_ids = _fastpath.module().EventIds(seed), EventIds()
+    b_ids._rand = seed
+    fast = ClickHandler(snap, geo=geo, worker="h:1", ids=a_ids)
+    ref = ClickHandler(snap, geo=geo, worker="h:1", ids=b_ids, use_fast=False)
+    assert fast.fast is not None and ref.fast is None
+    return fast, ref
+
+
+class _Items:
+    """Granian-like headers: ``items()`` gives every (name, value) pair, repeats included."""
+
+    def __init__(self, pairs):
+        self.pairs = pairs
+
+    def items(self):
+        return list(self.pairs)
+
+    def get(self, key, default=None):
+        return next((v for k, v in reversed(self.pairs) if k == key), default)
+
+
+def _check(fast: ClickHandler, ref: ClickHandler, method, path, authority, headers, ip, now):
+    """One request through both handlers; returns whether the compiled path answered it."""
+    want = ref.handle(method, path, authority, headers, ip, now)
+    hit = fast.fast.click(method, path, authority, headers, ip, now)
+    if hit is None:
+        got = fast.handle(method, path, authority, headers, ip, now)
+        assert (got.status, got.answer, got.headers, got.body) == (want.status, want.answer, want.headers,
+                                                                   want.body)
+        assert _masked(got.line) == _masked(want.line)
+        return False
+    line, hdrs, verdict = hit
+    assert (want.status, want.answer, want.body) == (302, "redirect", b"")
+    assert hdrs == want.headers
+    assert verdict == want.event.verdict
+    assert _masked(line) == _masked(want.line), (line, want.line)
+    assert msgspec.json.decode(line, type=ClickEvent).token == want.event.token
+    return True
+
+
+# --------------------------------------------------------------------- tests
+def test_the_common_click_is_compiled_and_byte_identical(world):
+    fast, ref = _pair(world)
+    headers = {**HUMAN_HEADERS, "host": "go.acme.example"}
+    served = [_check(fast, ref, "GET", "/Ab3dEf7h", None, headers, "198.51.100.7", NOW) for _ in range(3)]
+    # the first request of a header set builds its shape and verdict in Python; then the compiled path answers
+    assert served == [False, True, True]
+    assert fast.fast.served == 2 and fast.fast.declined == 1 and fast.fast.errors == 0
+    # same ids drawn in the same order: the lines are equal with their ids too
+    got = fast.fast.click("GET", "/Ab3dEf7h", None, headers, "198.51.100.8", NOW + 1)
+    want = ref.handle("GET", "/Ab3dEf7h", None, headers, "198.51.100.8", NOW + 1)
+    assert got is not None and got[0] == want.line
+    # another arm's destination is rendered (and remembered) by Python the first time
+    assert not _check(fast, ref, "GET", "/Ab3dEf7k", None, headers, "198.51.100.8", NOW + 2)
+    assert _check(fast, ref, "GET", "/Ab3dEf7k", None, headers, "198.51.100.8", NOW + 3)
+
+
+def test_remembered_verdicts_are_keyed_on_the_network_and_timing_signals(world):
+    """The compiled path reads the policy's network (per /24) and timing answers itself."""
+    fast, ref = _pair(world)
+    headers = {**HUMAN_HEADERS, "host": "go.acme.example"}
+    verdicts = []
+    for _ in range(3):
+        for ip in ("20.2.5.7", "198.51.100.1", "20.2.5.200"):
+            for after_send in (3600.0, 5.0):
+                now = NOW - 3600 + after_send
+                _check(fast, ref, "GET", "/Ab3dEf7h", None, headers, ip, now)
+                verdicts.append(ref.handle("GET", "/Ab3dEf7h", None, headers, ip, now).event.verdict)
+    assert set(verdicts) == {"scanner", "suspect", "human"}  # each signal decides some of them
+    assert fast.fast.served >= 12
+
+
+def test_rules_geo_and_escapes_through_the_compiled_path(world):
+    fast, ref = _pair(world)
+    headers = _Items([("host", "go.acme.example"), ("user-agent", IPHONE), ("accept", "text/html"),
+                      ("accept-language", "fr-CA"), ("x-forwarded-for", "1.2.3.4")])
+    lines = []
+    for ip in ("20.3.7.9", "20.3.7.9", "20.3.7.10", "20.2.5.1", "20.2.5.1", "198.51.100.1", "198.51.100.1"):
+        if _check(fast, ref, "GET", "/Rr3dEf7h", None, headers, ip, NOW):
+            lines.append(fast.fast.click("GET", "/Rr3dEf7h", None, headers, ip, NOW)[0])
+    assert fast.fast.served >= 3
+    events = [msgspec.json.decode(line, type=ClickEvent) for line in lines]
+    assert {e.route for e in events} >= {"ca", "ios"}
+    ca = next(e for e in events if e.route == "ca")
+    assert ca.dest == 'https://x.example/q?a="b"&c=\\' and ca.city == 'Montréal "Centre"\\'
+
+
+_header_values = {
+    "user-agent": st.sampled_from([IPHONE, "facebookexternalhit/1.1", "curl/8.5.0", "", "é\"\\\x01",
+                                   "Mozilla/5.0 (X11; Linux x86_64)"]),
+    "accept": st.sampled_from(["text/html,*/*;q=0.8", "*/*", ""]),
+    "accept-language": st.sampled_from(["en-US,en;q=0.9", "fr-CA", "", "*"]),
+    "sec-purpose": st.sampled_from(["prefetch"]),
+    "referer": st.sampled_from(["https://t.co/abc?x=1", "nonsense"]),
+    "x-forwarded-for": st.sampled_from(["1.2.3.4"]),
+    "cookie": st.text(max_size=4),
+    "host": st.sampled_from(["go.acme.example", "GO.ACME.EXAMPLE:443", "b.example", "evil.example"]),
+}
+_header_sets = st.lists(
+    st.sampled_from(sorted(_header_values)).flatmap(lambda n: st.tuples(st.just(n), _header_values[n])),
+    max_size=7,
+)
+_request = st.tuples(
+    st.integers(0, 2),
+    st.sampled_from(["GET", "HEAD", "POST"]),
+    st.sampled_from([f"/{t}" for t, _ in _TOKENS] + ["/Ab3dEf7h.", "/Zz9zZz9z", "/ab", "/robots.txt", "Ab3dEf7h",
+                                                    "/Ab3dÉf7h", "/" + "A" * 40]),
+    st.sampled_from(["20.2.5.7", "20.3.7.17", "198.51.100.1", "", "::1", "2001:db8::1", "1.2.3.400"]),
+    st.sampled_from([-7200.0, -3595.0, 0.0, 700.0, 1300.0, 7300.0]),  # around send, schedule, retention
+    st.sampled_from(["go.acme.example", "b.example", None]),
+)
+
+
+@settings(max_examples=120, deadline=None)
+@given(st.lists(_header_sets, min_size=3, max_size=3), st.lists(_request, min_size=1, max_size=30))
+def test_compiled_and_python_paths_agree_on_any_traffic(world, header_sets, requests):
+    fast, ref = _pair(world)
+    for which, method, path, ip, dt, authority in requests + requests + requests[::-1]:
+        _check(fast, ref, method, path, authority, _Items(header_sets[which]), ip, NOW + dt)
+    assert fast.fast.errors == 0
+
+
+def test_the_worker_answers_through_the_compiled_path(world, tmp_path):
+    """RedirectApp: a compiled answer is logged (one line, before the answer) and counted."""
+    import asyncio
+    import json
+    from types import SimpleNamespace
+
+    from engine.worker._app import RedirectApp, WorkerConfig
+
+    snap, _geo = world
+    state = tmp_path / "state.json"
+    state.write_text(json.dumps({"path": str(snap.path), "version": "v"}))
+    app = RedirectApp(WorkerConfig(state_file=str(state), logs=str(tmp_path / "logs"),
+                                   metrics_dir=str(tmp_path)))
+    # the module's snapshot is already open in this process (LMDB allows one open per file)
+    app._build = lambda path: ClickHandler(snap, worker=app.worker_id, ids=app.ids)
+    app.__rsgi_init__(asyncio.new_event_loop())
+    sent = []
+    proto = SimpleNamespace(response_empty=lambda *a: sent.append(a), response_bytes=lambda *a: sent.append(a))
+    scope = SimpleNamespace(proto="http", method="GET", headers={**HUMAN_HEADERS, "host": "go.acme.example"},
+                            client="198.51.100.7:5000", path="/Ab3dEf7h", authority=None)
+    for _ in range(5):
+        asyncio.run(app.__rsgi__(scope, proto))
+    app.__rsgi_del__(None)
+    assert app.handler.fast.served == 4
+    assert [s[0] for s in sent] == [302] * 5 and all(s[1][0][0] == "location" for s in sent)
+    lines = b"".join(p.read_bytes() for p in (tmp_path / "logs").rglob("*.jsonl")).splitlines()
+    assert len(lines) == 5 and len({msgspec.json.decode(x)["id"] for x in lines}) == 5
+    assert sum(n for (status, _v, answer), n in app.metrics.requests.items()
+               if (status, answer) == (302, "redirect")) == 5
