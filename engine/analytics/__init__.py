@@ -7,6 +7,7 @@ makes the data fit to share; ``render_table``/``render_json``/``render_csv``/
 view. See docs/report.md.
 """
 
+from ._compact import Compacted, compact_logs
 from ._html import render_html
 from ._load import LogSet, ReportError, connect, create_clicks_view, find_logs
 from ._query import run_sql
@@ -22,12 +23,14 @@ __all__ = [
     "REPORT_SCHEMA",
     "Arm",
     "CampaignSent",
+    "Compacted",
     "LogSet",
     "Report",
     "ReportError",
     "ReportOptions",
     "build_report",
     "chi_square_independence",
+    "compact_logs",
     "connect",
     "count_sent",
     "create_clicks_view",

@@ -206,7 +206,7 @@ def make_cache_dir(cache: str | os.PathLike[str]) -> None:
 
 def _cached_copies(
     con: duckdb.DuckDBPyConnection, logs: LogSet, columns: tuple[str, ...], cache: Path, work: Path,
-    cacheable: frozenset[str], progress: Progress | None,
+    cacheable: frozenset[str], progress: Progress | None, written: list[Path] | None = None,
 ) -> list[Path]:
     make_cache_dir(cache)
     sizes = [os.stat(f).st_size for f in logs.finished]
@@ -224,6 +224,8 @@ def _cached_copies(
                 run(con, f"COPY ({_sql.read_json_sql([name], columns, compact=True)}) TO {_quote(tmp)} "
                          f"({_PARQUET})", sub)
                 os.replace(tmp, target)
+                if written is not None:
+                    written.append(target)
             finally:
                 tmp.unlink(missing_ok=True)
         done += size

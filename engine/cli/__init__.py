@@ -26,6 +26,7 @@ _COMMANDS: dict[str, tuple[str, str, str]] = {
     "bots": ("engine.cli._bots", "bots", "Classify requests and re-judge click logs under a bot policy."),
     "report": ("engine.cli._report", "report", "Bot-filtered analytics from click logs."),
     "sql": ("engine.cli._report", "sql", "Ad-hoc SQL (DuckDB) over click logs."),
+    "logs": ("engine.cli._logs", "logs", "Click-log housekeeping: Parquet copies for fast reports."),
     "dispatch": ("engine.cli._dispatch", "dispatch", "Deliver click events as signed webhooks."),
     "review": ("engine.cli._review", "review", "Compliance review of what a change does for recipients."),
     "publish": ("engine.cli._publish", "publish", "Publish a snapshot and swap the current pointer."),
