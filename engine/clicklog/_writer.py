@@ -167,6 +167,7 @@ class ClickLogWriter:
         self._seq = 0
         self._fd = -1
         self._size = 0
+        self._max_bytes = self.options.max_bytes
         self._deadline = 0.0
         self._stem = ""
         self.lines_written = 0
@@ -194,7 +195,7 @@ class ClickLogWriter:
         """Append one complete line (must end with ``\\n``). True when it is in the file."""
         if now is None:
             now = self._clock()
-        rotate = self._fd < 0 or self._size + len(line) > self.options.max_bytes or now >= self._deadline
+        rotate = self._fd < 0 or self._size + len(line) > self._max_bytes or now >= self._deadline
         if rotate and not self._rotate(now):
             self.lines_lost += 1
             return False
@@ -204,14 +205,26 @@ class ClickLogWriter:
             self._lost(exc)
             return False
         if n != len(line):
-            # A short write (ENOSPC part-way): cut it back so no torn line stays.
-            with contextlib.suppress(OSError):
-                os.ftruncate(self._fd, self._size)
-            self._lost(OSError(f"short write ({n} of {len(line)} bytes)"))
-            return False
+            return self._short_write(n, len(line))
         self._size += n
         self.lines_written += 1
         return True
+
+    # The compiled click path (engine/worker/_fast.c) appends to the active file
+    # itself when no rotation is due: it reads _fd, _size, _max_bytes and
+    # _deadline, adds to _size and lines_written, and reports failures through
+    # these two methods, so both paths keep the same books.
+    def _short_write(self, n: int, want: int) -> bool:
+        """A short write (ENOSPC part-way): cut it back so no torn line stays."""
+        with contextlib.suppress(OSError):
+            os.ftruncate(self._fd, self._size)
+        self._lost(OSError(f"short write ({n} of {want} bytes)"))
+        return False
+
+    def _write_error(self, errno: int) -> bool:
+        """write(2) failed with ``errno``: the line is lost (as ``os.write`` raising)."""
+        self._lost(OSError(errno, os.strerror(errno)))
+        return False
 
     def tick(self, now: float | None = None) -> None:
         """Rotate an active file that has aged out even if no line arrives (call about once a second)."""

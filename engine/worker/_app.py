@@ -34,7 +34,7 @@ from engine.snapshot import Snapshot, SnapshotError, open_snapshot
 
 from ._core import ClickHandler
 from ._fastpath import event_ids
-from ._metrics import WorkerMetrics
+from ._metrics import LATENCY_BUCKETS, WorkerMetrics
 from ._pages import not_found_page
 
 #: Environment variable holding the JSON ``WorkerConfig`` (set by ``smslink serve``).
@@ -100,6 +100,10 @@ class RedirectApp:
         self._buf = bytearray(2048)
         self._ip_header = cfg.client_ip_header.lower() if cfg.client_ip_header else None
         self._metrics_dir = Path(cfg.metrics_dir)
+        # what the compiled path (ClickHandler.fast.serve) needs of this app
+        m = self.metrics
+        self._fast_state = (self._ip_header, self._peers, self.writer, m, m.requests, m.latency_counts,
+                            LATENCY_BUCKETS)
         state = self._read_state()
         if state is None:
             raise SystemExit(f"smslink worker: no snapshot state in {cfg.state_file}")
@@ -127,6 +131,17 @@ class RedirectApp:
 
     # ------------------------------------------------------------ requests
     async def __rsgi__(self, scope: Any, proto: Any) -> None:
+        fast = self.handler.fast  # type: ignore[union-attr]
+        if fast is not None:
+            # The common click, compiled (_fast.c): answered, logged and counted,
+            # or nothing done and the request continues here.
+            try:
+                if fast.serve(scope, proto, self._fast_state):
+                    return
+            except Exception as exc:  # the line is written; sending the answer failed
+                self.metrics.handler_errors += 1
+                self.metrics.last_error = f"request handler raised {type(exc).__name__}"
+                return
         t0 = time.perf_counter()
         if scope.proto != "http":
             return
@@ -144,18 +159,8 @@ class RedirectApp:
                     if len(self._peers) >= 4096:
                         self._peers.clear()
                     ip = self._peers[client] = client.rsplit(":", 1)[0].strip("[]") if client else ""
-            handler = self.handler
-            fast = handler.fast  # type: ignore[union-attr]
             # HTTP/2 names the host in :authority (scope.authority); HTTP/1.1 in Host (None here)
-            if fast is not None:
-                hit = fast.click(method, scope.path, scope.authority, headers, ip, now)
-                if hit is not None:  # the common click, compiled (_fast.c): a 302 and its line
-                    line, hdrs, verdict = hit
-                    self.writer.write(line, now)  # invariant 4: in the file before the answer leaves
-                    proto.response_empty(302, hdrs)
-                    self.metrics.observe(302, verdict, "redirect", time.perf_counter() - t0)
-                    return
-            out = handler.handle(method, scope.path, scope.authority, headers, ip, now)  # type: ignore[union-attr]
+            out = self.handler.handle(method, scope.path, scope.authority, headers, ip, now)  # type: ignore[union-attr]
             ev = out.event
             if ev is not None:
                 # Invariant 4: the line is in the file before the answer leaves.

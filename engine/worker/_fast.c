@@ -26,6 +26,9 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <structmember.h>
+#include <time.h>
+#include <errno.h>
+#include <unistd.h>
 #include <string.h>
 
 #ifndef SMSLINK_FAST_SOURCE
@@ -426,17 +429,13 @@ static PyObject *plain_url(PyObject *tmpl, PyObject *variant, PyObject *route) {
 #define BAIL() do { result = Py_None; Py_INCREF(result); goto done; } while (0)
 #define CHECK(x) do { if (!(x)) { if (PyErr_Occurred()) goto error; BAIL(); } } while (0)
 
-static PyObject *FastPath_click(FastPath *self, PyObject *const *args, Py_ssize_t nargs) {
-    if (nargs != 6) {
-        PyErr_SetString(PyExc_TypeError, "click(method, path, authority, headers, ip, now)");
-        return NULL;
-    }
-    PyObject *method = args[0], *path = args[1], *authority = args[2], *headers = args[3],
-             *ip = args[4];
-    double now = PyFloat_AsDouble(args[5]);
-    if (now == -1.0 && PyErr_Occurred()) return NULL;
-    if (!PyUnicode_CheckExact(method) || !PyUnicode_CheckExact(path) || !PyUnicode_CheckExact(ip))
+/* The click: (line, headers, verdict), or None (never NULL). */
+static PyObject *click_impl(FastPath *self, PyObject *method, PyObject *path, PyObject *authority,
+                            PyObject *headers, PyObject *ip, double now) {
+    if (!PyUnicode_CheckExact(method) || !PyUnicode_CheckExact(path) || !PyUnicode_CheckExact(ip)) {
+        self->declined++;
         Py_RETURN_NONE;
+    }
 
     PyObject *result = NULL;
     PyObject *items = NULL, *seq = NULL, *key = NULL, *shape = NULL, *host_v = NULL,
@@ -754,6 +753,212 @@ done:
     return result;
 }
 
+static PyObject *FastPath_click(FastPath *self, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 6) {
+        PyErr_SetString(PyExc_TypeError, "click(method, path, authority, headers, ip, now)");
+        return NULL;
+    }
+    double now = PyFloat_AsDouble(args[5]);
+    if (now == -1.0 && PyErr_Occurred()) return NULL;
+    return click_impl(self, args[0], args[1], args[2], args[3], args[4], now);
+}
+
+/* ------------------------------------------------------------------ serve */
+static PyObject *s_proto, *s_http, *s_method, *s_headers, *s_path, *s_authority, *s_client, *s_get,
+    *s_response_empty;
+
+static double clock_s(clockid_t id) {
+    struct timespec ts;
+    clock_gettime(id, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static inline int py_space(unsigned char c) { /* str.isspace() for ASCII */
+    return c == ' ' || (c >= 0x09 && c <= 0x0d) || (c >= 0x1c && c <= 0x1f);
+}
+
+/* fwd.rsplit(",", 1)[-1].strip()[:64] for an ASCII header; NULL without error: not ASCII. */
+static PyObject *forwarded_client(PyObject *fwd) {
+    if (!PyUnicode_IS_ASCII(fwd)) return NULL;
+    const char *s = (const char *)PyUnicode_DATA(fwd);
+    Py_ssize_t n = PyUnicode_GET_LENGTH(fwd), a = 0;
+    for (Py_ssize_t i = n - 1; i >= 0; i--) {
+        if (s[i] == ',') { a = i + 1; break; }
+    }
+    while (a < n && py_space((unsigned char)s[a])) a++;
+    while (n > a && py_space((unsigned char)s[n - 1])) n--;
+    if (n - a > 64) n = a + 64;
+    return PyUnicode_FromStringAndSize(s + a, n - a);
+}
+
+static PyObject *s__fd, *s__size, *s__max_bytes, *s__deadline, *s_lines_written, *s_write,
+    *s__short_write, *s__write_error, *s_latency_sum, *i_1;
+
+static int get_ll(PyObject *o, PyObject *name, long long *out) {
+    PyObject *v = PyObject_GetAttr(o, name);
+    if (!v) return -1;
+    *out = PyLong_AsLongLong(v);
+    Py_DECREF(v);
+    return (*out == -1 && PyErr_Occurred()) ? -1 : 0;
+}
+
+static int add_attr(PyObject *o, PyObject *name, PyObject *delta) {
+    PyObject *v = PyObject_GetAttr(o, name);
+    if (!v) return -1;
+    PyObject *w = PyNumber_Add(v, delta);
+    Py_DECREF(v);
+    if (!w) return -1;
+    int r = PyObject_SetAttr(o, name, w);
+    Py_DECREF(w);
+    return r;
+}
+
+/* ClickLogWriter.write: one write(2) to the active file when no rotation is
+ * due (the writer's own books kept: _size, lines_written, and its failure
+ * methods); otherwise the writer's write, which rotates. 0, or -1 on error. */
+static int write_line(PyObject *writer, PyObject *line, double now, PyObject *now_obj) {
+    long long fd, size, max_bytes;
+    if (get_ll(writer, s__fd, &fd) < 0 || get_ll(writer, s__size, &size) < 0 ||
+        get_ll(writer, s__max_bytes, &max_bytes) < 0)
+        return -1;
+    PyObject *dl = PyObject_GetAttr(writer, s__deadline);
+    if (!dl) return -1;
+    double deadline = PyFloat_AsDouble(dl);
+    Py_DECREF(dl);
+    if (deadline == -1.0 && PyErr_Occurred()) return -1;
+    Py_ssize_t len = PyBytes_GET_SIZE(line);
+    PyObject *r;
+    if (fd < 0 || size + len > max_bytes || now >= deadline) {
+        r = PyObject_CallMethodObjArgs(writer, s_write, line, now_obj, NULL);
+    } else {
+        ssize_t n;
+        do {
+            n = write((int)fd, PyBytes_AS_STRING(line), (size_t)len);
+        } while (n < 0 && errno == EINTR);
+        if (n == len) {
+            PyObject *pn = PyLong_FromSsize_t(n);
+            if (!pn) return -1;
+            int ok = add_attr(writer, s__size, pn) == 0 && add_attr(writer, s_lines_written, i_1) == 0;
+            Py_DECREF(pn);
+            return ok ? 0 : -1;
+        }
+        if (n < 0) {
+            r = PyObject_CallMethod(writer, "_write_error", "i", errno);
+        } else {
+            r = PyObject_CallMethod(writer, "_short_write", "nn", (Py_ssize_t)n, len);
+        }
+    }
+    if (!r) return -1;
+    Py_DECREF(r);
+    return 0;
+}
+
+/* WorkerMetrics.observe(302, verdict, "redirect", seconds). */
+static int observe(PyObject *metrics, PyObject *requests, PyObject *counts, PyObject *buckets,
+                   PyObject *verdict, double seconds) {
+    PyObject *key = PyTuple_Pack(3, i_302, verdict, s_redirect);
+    if (!key) return -1;
+    PyObject *n = dget(requests, key);
+    PyObject *m = n ? PyNumber_Add(n, i_1) : (PyErr_Occurred() ? NULL : Py_NewRef(i_1));
+    int r = m ? PyDict_SetItem(requests, key, m) : -1;
+    Py_XDECREF(m);
+    Py_DECREF(key);
+    if (r < 0) return -1;
+    Py_ssize_t nb = PyTuple_GET_SIZE(buckets), i = 0;
+    while (i < nb && PyFloat_AS_DOUBLE(PyTuple_GET_ITEM(buckets, i)) < seconds) i++; /* bisect_left */
+    if (i >= PyList_GET_SIZE(counts)) return 0;
+    PyObject *c = PyNumber_Add(PyList_GET_ITEM(counts, i), i_1);
+    if (!c) return -1;
+    PyList_SetItem(counts, i, c); /* steals c */
+    PyObject *secs = PyFloat_FromDouble(seconds);
+    if (!secs) return -1;
+    r = add_attr(metrics, s_latency_sum, secs);
+    Py_DECREF(secs);
+    return r;
+}
+
+/* RedirectApp.__rsgi__ for the common click: True when answered (line written,
+ * 302 sent, metrics counted), False when RedirectApp must handle the request
+ * (nothing was done). ``state`` is RedirectApp's (client address header or
+ * None, peer -> address cache, the ClickLogWriter, the WorkerMetrics, its
+ * requests dict and latency_counts list, LATENCY_BUCKETS). */
+static PyObject *FastPath_serve(FastPath *self, PyObject *const *args, Py_ssize_t nargs) {
+    PyObject *st = nargs == 3 ? args[2] : NULL;
+    if (!st || !PyTuple_CheckExact(st) || PyTuple_GET_SIZE(st) != 7 || !PyDict_CheckExact(PyTuple_GET_ITEM(st, 1)) ||
+        !PyDict_CheckExact(PyTuple_GET_ITEM(st, 4)) || !PyList_CheckExact(PyTuple_GET_ITEM(st, 5)) ||
+        !PyTuple_CheckExact(PyTuple_GET_ITEM(st, 6))) {
+        PyErr_SetString(PyExc_TypeError, "serve(scope, proto, (ip_header, peers: dict, writer, metrics, "
+                                         "metrics.requests: dict, metrics.latency_counts: list, buckets: tuple))");
+        return NULL;
+    }
+    for (Py_ssize_t b = 0; b < PyTuple_GET_SIZE(PyTuple_GET_ITEM(st, 6)); b++) {
+        if (!PyFloat_CheckExact(PyTuple_GET_ITEM(PyTuple_GET_ITEM(st, 6), b))) {
+            PyErr_SetString(PyExc_TypeError, "buckets: floats");
+            return NULL;
+        }
+    }
+    PyObject *scope = args[0], *proto = args[1], *state = args[2];
+    PyObject *ip_header = PyTuple_GET_ITEM(state, 0), *peers = PyTuple_GET_ITEM(state, 1);
+    double t0 = clock_s(CLOCK_MONOTONIC);
+    PyObject *pr = NULL, *method = NULL, *headers = NULL, *ip = NULL, *path = NULL, *authority = NULL,
+             *hit = NULL, *tmp = NULL, *now_obj = NULL;
+    PyObject *answered = Py_False;
+    int failed = 0;
+
+    if (!(pr = PyObject_GetAttr(scope, s_proto))) goto fail;
+    if (pr != s_http && (!PyUnicode_CheckExact(pr) || PyUnicode_Compare(pr, s_http) != 0)) goto out;
+    if (!(method = PyObject_GetAttr(scope, s_method))) goto fail;
+    if (!(headers = PyObject_GetAttr(scope, s_headers))) goto fail;
+    double now = clock_s(CLOCK_REALTIME);
+    if (ip_header != Py_None) {
+        PyObject *fwd = PyObject_CallMethodOneArg(headers, s_get, ip_header);
+        if (!fwd) goto fail;
+        int truthy = PyObject_IsTrue(fwd);
+        if (truthy < 0) { Py_DECREF(fwd); goto fail; }
+        if (truthy) {
+            ip = PyUnicode_CheckExact(fwd) ? forwarded_client(fwd) : NULL;
+            Py_DECREF(fwd);
+            if (!ip) { PyErr_Clear(); goto out; }
+        } else {
+            Py_DECREF(fwd);
+        }
+    }
+    if (!ip) {
+        if (!(tmp = PyObject_GetAttr(scope, s_client))) goto fail;
+        ip = dget(peers, tmp);
+        if (!ip) { if (PyErr_Occurred()) goto fail; goto out; } /* RedirectApp fills the cache */
+        Py_INCREF(ip);
+    }
+    if (!(path = PyObject_GetAttr(scope, s_path))) goto fail;
+    if (!(authority = PyObject_GetAttr(scope, s_authority))) goto fail;
+    hit = click_impl(self, method, path, authority, headers, ip, now);
+    if (hit == Py_None) goto out;
+    /* invariant 4: the line is in the file before the answer leaves */
+    if (!(now_obj = PyFloat_FromDouble(now))) goto fail;
+    if (write_line(PyTuple_GET_ITEM(state, 2), PyTuple_GET_ITEM(hit, 0), now, now_obj) < 0) goto fail;
+    answered = Py_True;
+    PyObject *rargs[3] = {proto, i_302, PyTuple_GET_ITEM(hit, 1)};
+    Py_XSETREF(tmp, PyObject_VectorcallMethod(s_response_empty, rargs, 3 | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL));
+    if (!tmp) goto fail;
+    if (observe(PyTuple_GET_ITEM(state, 3), PyTuple_GET_ITEM(state, 4), PyTuple_GET_ITEM(state, 5),
+                PyTuple_GET_ITEM(state, 6), PyTuple_GET_ITEM(hit, 2), clock_s(CLOCK_MONOTONIC) - t0) < 0)
+        goto fail;
+    goto out;
+fail:
+    failed = 1;
+out:
+    Py_XDECREF(pr); Py_XDECREF(method); Py_XDECREF(headers); Py_XDECREF(ip); Py_XDECREF(path);
+    Py_XDECREF(authority); Py_XDECREF(hit); Py_XDECREF(tmp); Py_XDECREF(now_obj);
+    if (failed) {
+        if (answered == Py_False) { /* nothing done yet: RedirectApp handles it */
+            PyErr_Clear();
+            return Py_NewRef(Py_False);
+        }
+        return NULL; /* the line is written; answering failed: RedirectApp counts it */
+    }
+    return Py_NewRef(answered);
+}
+
 /* ------------------------------------------------------------------ type */
 static int FastPath_init(FastPath *self, PyObject *args, PyObject *kwds) {
     static char *kwlist[] = {"shapes", "shape_names", "hosts", "raw_get", "decode", "campaigns",
@@ -847,6 +1052,9 @@ static PyMethodDef FastPath_methods[] = {
     {"click", (PyCFunction)(void (*)(void))FastPath_click, METH_FASTCALL,
      "click(method, path, authority, headers, ip, now) -> (line, headers, verdict) | None\n\n"
      "The common click's log line and redirect headers; None: run ClickHandler.handle."},
+    {"serve", (PyCFunction)(void (*)(void))FastPath_serve, METH_FASTCALL,
+     "serve(scope, proto, (ip_header, peers, writer, metrics, requests, latency_counts, buckets)) -> bool\n\n"
+     "RedirectApp.__rsgi__ for the common click; False: nothing was done, handle it in Python."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -883,7 +1091,15 @@ static struct PyModuleDef fastmodule = {
 #define INTERN(var, text) do { if (!((var) = PyUnicode_InternFromString(text))) return NULL; } while (0)
 
 PyMODINIT_FUNC PyInit__fast(void) {
-    INTERN(s_items, "items"); INTERN(s_new, "new"); INTERN(s_host, "host"); INTERN(s_tail, "tail");
+    INTERN(s_items, "items"); INTERN(s_new, "new"); INTERN(s_proto, "proto"); INTERN(s_http, "http");
+    INTERN(s_method, "method"); INTERN(s_headers, "headers"); INTERN(s_path, "path");
+    INTERN(s_authority, "authority"); INTERN(s_client, "client"); INTERN(s_get, "get");
+    INTERN(s_response_empty, "response_empty"); INTERN(s__fd, "_fd"); INTERN(s__size, "_size");
+    INTERN(s__max_bytes, "_max_bytes"); INTERN(s__deadline, "_deadline"); INTERN(s_write, "write");
+    INTERN(s_lines_written, "lines_written"); INTERN(s__short_write, "_short_write");
+    INTERN(s__write_error, "_write_error"); INTERN(s_latency_sum, "latency_sum");
+    if (!(i_1 = PyLong_FromLong(1))) return NULL;
+    INTERN(s_host, "host"); INTERN(s_tail, "tail");
     INTERN(s_verdicts, "verdicts"); INTERN(s_prepared, "prepared"); INTERN(s_ua, "ua");
     INTERN(s_lang_header, "lang_header"); INTERN(s_campaign, "campaign");
     INTERN(s_recipient, "recipient"); INTERN(s_variant, "variant"); INTERN(s_const, "const");

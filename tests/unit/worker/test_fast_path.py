@@ -297,3 +297,193 @@ def test_the_worker_answers_through_the_compiled_path(world, tmp_path):
     assert len(lines) == 5 and len({msgspec.json.decode(x)["id"] for x in lines}) == 5
     assert sum(n for (status, _v, answer), n in app.metrics.requests.items()
                if (status, answer) == (302, "redirect")) == 5
+
+
+# ------------------------------------------------------- the app (serve)
+def _apps(tmp_path, snap, ip_header):
+    """A RedirectApp with the compiled path and one without, over one open snapshot."""
+    import asyncio
+    import json
+
+    from engine.worker._app import RedirectApp, WorkerConfig
+
+    out = []
+    for name, use_fast in (("fast", True), ("pure", False)):
+        folder = tmp_path / name
+        folder.mkdir()
+        state = folder / "state.json"
+        state.write_text(json.dumps({"path": str(snap.path), "version": "v"}))
+        app = RedirectApp(WorkerConfig(state_file=str(state), logs=str(folder / "logs"), metrics_dir=str(folder),
+                                       client_ip_header=ip_header))
+        app._build = lambda path, app=app, use_fast=use_fast: ClickHandler(
+            snap, worker="h:1", ids=app.ids, use_fast=use_fast)
+        app.__rsgi_init__(asyncio.new_event_loop())
+        out.append(app)
+    return out
+
+
+_CLOCK = re.compile(rb'"(ts|since_send_s)":[-0-9.e]+')
+
+
+def _lines(app, folder):
+    """The app's log lines, ids and clock readings masked (each app reads the real clock)."""
+    app.__rsgi_del__(None)
+    files = sorted(folder.rglob("*.jsonl"))
+    return [_CLOCK.sub(rb'"\1":0', _masked(x + b"\n")) for f in files for x in f.read_bytes().splitlines()]
+
+
+_xff = st.one_of(
+    st.sampled_from(["", "20.2.5.7", " 20.3.7.9 ", "1.1.1.1, 20.2.5.7", "1.1.1.1,\t198.51.100.4\x1f", "x" * 80,
+                     "1.1.1.1, é.2.3.4", "2001:db8::1", ",", "1.2.3.4,"]),
+    st.text(alphabet=" ,.\t\x0b\x1c0123456789abcdef:é", max_size=24),
+)
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.tuples(_xff, st.sampled_from(["198.51.100.7:5000", "[2001:db8::1]:443", "20.2.5.9:1"]),
+                          st.sampled_from(["http", "websocket"]), st.sampled_from(["GET", "HEAD"]),
+                          st.sampled_from(["/Ab3dEf7h", "/Rr3dEf7k", "/Nope1234", "/At3dEf7h"]),
+                          st.sampled_from([None, "go.acme.example"])),
+                min_size=1, max_size=12),
+       st.sampled_from([None, "x-forwarded-for"]))
+def test_the_app_answers_and_logs_alike_with_or_without_the_compiled_path(world, tmp_path_factory, requests,
+                                                                          ip_header):
+    import asyncio
+    from types import SimpleNamespace
+
+    snap, _geo = world
+    tmp = tmp_path_factory.mktemp("apps")
+    fast_app, pure_app = _apps(tmp, snap, ip_header)
+    sent = {"fast": [], "pure": []}
+    for xff, client, proto_name, method, path, authority in requests * 3:
+        headers = {**HUMAN_HEADERS, "host": "go.acme.example"}
+        if xff:
+            headers["x-forwarded-for"] = xff
+        for name, app in (("fast", fast_app), ("pure", pure_app)):
+            scope = SimpleNamespace(proto=proto_name, method=method, headers=headers, client=client, path=path,
+                                    authority=authority)
+            proto = SimpleNamespace(response_empty=lambda *a, name=name: sent[name].append(a),
+                                    response_bytes=lambda *a, name=name: sent[name].append(a))
+            asyncio.run(app.__rsgi__(scope, proto))
+    assert sent["fast"] == sent["pure"]
+    assert _lines(fast_app, tmp / "fast") == _lines(pure_app, tmp / "pure")
+    assert fast_app.metrics.requests == pure_app.metrics.requests
+    assert fast_app.metrics.handler_errors == pure_app.metrics.handler_errors == 0
+
+
+def test_a_failed_answer_after_the_line_is_counted(world, tmp_path):
+    import asyncio
+    from types import SimpleNamespace
+
+    snap, _geo = world
+    fast_app, pure_app = _apps(tmp_path, snap, None)
+    pure_app.__rsgi_del__(None)
+    headers = {**HUMAN_HEADERS, "host": "go.acme.example"}
+    scope = SimpleNamespace(proto="http", method="GET", headers=headers, client="198.51.100.7:5000",
+                            path="/Ab3dEf7h", authority=None)
+    ok = SimpleNamespace(response_empty=lambda *a: None, response_bytes=lambda *a: None)
+
+    def gone(*a):
+        raise ConnectionResetError("client went away")
+
+    asyncio.run(fast_app.__rsgi__(scope, ok))  # builds the shape and the verdict
+    asyncio.run(fast_app.__rsgi__(scope, SimpleNamespace(response_empty=gone, response_bytes=gone)))
+    assert fast_app.handler.fast.served == 1
+    assert fast_app.metrics.handler_errors == 1
+    assert fast_app.metrics.last_error == "request handler raised ConnectionResetError"
+    assert len(_lines(fast_app, tmp_path / "fast")) == 2  # the click was logged before the answer failed
+
+
+@pytest.mark.parametrize("xff", [" 20.3.7.9 ", "1.1.1.1,\t198.51.100.4\x1f", "1.1.1.1, \x1c20.2.5.7\x0b", "x" * 80,
+                                 "1.1.1.1, é.2.3.4", "2001:db8::1", ",", "1.2.3.4,", "9.9.9.9 , 20.2.5.1"])
+def test_the_client_address_header_is_read_alike(world, tmp_path, xff):
+    """X-Forwarded-For's last entry, stripped as str.strip() does and cut to 64 characters."""
+    import asyncio
+    from types import SimpleNamespace
+
+    snap, _geo = world
+    fast_app, pure_app = _apps(tmp_path, snap, "x-forwarded-for")
+    headers = {**HUMAN_HEADERS, "host": "go.acme.example", "x-forwarded-for": xff}
+    noop = SimpleNamespace(response_empty=lambda *a: None, response_bytes=lambda *a: None)
+    for app in (fast_app, pure_app):
+        for _ in range(3):
+            scope = SimpleNamespace(proto="http", method="GET", headers=headers, client="10.0.0.1:5",
+                                    path="/Ab3dEf7h", authority=None)
+            asyncio.run(app.__rsgi__(scope, noop))
+    served = fast_app.handler.fast.served
+    assert _lines(fast_app, tmp_path / "fast") == _lines(pure_app, tmp_path / "pure")
+    assert served == (0 if "é" in xff else 2)  # a non-ASCII header is read in Python
+
+
+# ------------------------------------------------- the log, written by the compiled path
+def _serve_n(app, n, path="/Ab3dEf7h"):
+    import asyncio
+    from types import SimpleNamespace
+
+    sent = []
+    proto = SimpleNamespace(response_empty=lambda *a: sent.append(a[0]), response_bytes=lambda *a: sent.append(a[0]))
+    for _ in range(n):
+        scope = SimpleNamespace(proto="http", method="GET", headers={**HUMAN_HEADERS, "host": "go.acme.example"},
+                                client="198.51.100.7:5000", path=path, authority=None)
+        asyncio.run(app.__rsgi__(scope, proto))
+    return sent
+
+
+def test_rotation_by_size_with_the_compiled_writes(world, tmp_path):
+    import json
+
+    snap, _geo = world
+    fast_app, pure_app = _apps(tmp_path, snap, None)
+    for app in (fast_app, pure_app):
+        app.writer._max_bytes = 3000  # a few lines per file
+        assert _serve_n(app, 40) == [302] * 40
+    assert fast_app.handler.fast.served == 39  # all but the first, which builds the shape
+    for app in (fast_app, pure_app):
+        assert app.writer.lines_written == 40 and app.writer.lines_lost == 0
+    fast_lines, pure_lines = _lines(fast_app, tmp_path / "fast"), _lines(pure_app, tmp_path / "pure")
+    assert fast_lines == pure_lines and len(fast_lines) == 40
+    files = sorted((tmp_path / "fast" / "logs").glob("*.jsonl"))
+    assert len(files) > 5 and all(f.stat().st_size <= 3000 for f in files)
+    assert all(json.loads(x) for f in files for x in f.read_bytes().splitlines())
+
+
+def test_a_full_disk_loses_lines_not_requests_on_the_compiled_path(world, tmp_path):
+    import os
+
+    snap, _geo = world
+    fast_app, pure_app = _apps(tmp_path, snap, None)
+    for app in (fast_app, pure_app):
+        assert _serve_n(app, 2) == [302, 302]  # warm: shape, verdict, an open file
+        full = os.open("/dev/full", os.O_WRONLY)
+        real, app.writer._fd = app.writer._fd, full  # every write now fails with ENOSPC
+        assert _serve_n(app, 3) == [302] * 3
+        app.writer._fd = real
+        os.close(full)
+        assert app.writer.lines_lost == 3 and app.writer.lines_written == 2
+    assert fast_app.handler.fast.served == 4
+    assert fast_app.writer.last_error == pure_app.writer.last_error == "OSError: [Errno 28] No space left on device"
+
+
+def test_a_short_write_is_cut_back_on_the_compiled_path(world, tmp_path):
+    """A write that lands only in part leaves no torn line (ftruncate) and counts the line lost."""
+    import resource
+
+    snap, _geo = world
+    fast_app, _pure = _apps(tmp_path, snap, None)
+    _pure.__rsgi_del__(None)
+    assert _serve_n(fast_app, 2) == [302, 302]
+    active = fast_app.writer.active_path
+    size = active.stat().st_size
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    # the file may grow by 100 bytes more: the next line lands in part (Python ignores SIGXFSZ)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (size + 100, hard))
+    try:
+        assert _serve_n(fast_app, 1) == [302]
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+    assert fast_app.handler.fast.served == 2
+    assert fast_app.writer.lines_lost == 1 and fast_app.writer.lines_written == 2
+    assert fast_app.writer.last_error.startswith("OSError: short write (100 of ")
+    assert active.stat().st_size == size  # cut back: no torn line
+    assert _serve_n(fast_app, 1) == [302]
+    assert len(_lines(fast_app, tmp_path / "fast")) == 3
