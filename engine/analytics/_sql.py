@@ -158,18 +158,21 @@ def _window_ms(burst_window_s: float) -> int:
 
 
 def burst_spans(base: str, *, burst_window_s: float, burst_addresses: int) -> str:
-    """Recipient-link tokens with ``burst_addresses`` addressed clicks within ``burst_window_s``.
+    """``h``, the 64-bit hash of each recipient-link token with ``burst_addresses`` addressed clicks within ``burst_window_s``.
 
     A burst needs that many distinct addresses within the window, so at least
     that many addressed clicks: in time order, some click is at most the
-    window after the click ``burst_addresses - 1`` places before it. Only
-    ``token`` and ``ts`` go through the window's sort.
+    window after the click ``burst_addresses - 1`` places before it. Only the
+    token's hash and ``ts`` go through the window's sort (sorting integers
+    costs about a third less than sorting the token text). Read it as
+    ``hash(token) IN (SELECT h FROM spans)``: two tokens whose hashes collide
+    (2^-64 a pair) are windowed together, which can only let one more token
+    past this cheap half, never change a verdict (the rules are exact).
     """
     return f"""
-SELECT DISTINCT token FROM (
-    SELECT token, ts - lag(ts, {max(int(burst_addresses) - 1, 0)}) OVER (PARTITION BY token ORDER BY ts) AS span
-    FROM {base}
-    WHERE kind = 'click' AND link = 'recipient' AND ip <> ''
+SELECT DISTINCT h FROM (
+    SELECT h, ts - lag(ts, {max(int(burst_addresses) - 1, 0)}) OVER (PARTITION BY h ORDER BY ts) AS span
+    FROM (SELECT hash(token) AS h, ts FROM {base} WHERE kind = 'click' AND link = 'recipient' AND ip <> '')
 )
 WHERE span <= {_window_ms(burst_window_s)}
 """
@@ -222,7 +225,7 @@ def token_stats(
     early = f"{movable} AND since_send_s >= 0 AND since_send_s < {float(fetch_before_tap_s)!r}"
     return f"""
 SELECT token,
-       two_clicks AND (burst_possible AND token IN (SELECT token FROM {spans}) OR sequence_possible) AS stage1
+       two_clicks AND (burst_possible AND hash(token) IN (SELECT h FROM {spans}) OR sequence_possible) AS stage1
 FROM (
     SELECT token,
            count(*) >= 2
@@ -328,7 +331,7 @@ WITH judged AS (
            coalesce(device IN ({_sql_list(PHONE_DEVICES)}), false) AS phone,
            len(list_intersect(list_transform(from_json(reasons, '["VARCHAR"]'), lambda r: split_part(r, ':', 1)),
                               {dc})) > 0 AS dc,
-           coalesce(token IN (SELECT token FROM {spans} WHERE token IS NOT NULL), false) AS spanned
+           coalesce(hash(token) IN (SELECT h FROM {spans}), false) AS spanned
     FROM {rows}
 ), crowded AS (
     -- this click ends a window with enough distinct addresses (only tokens in

@@ -110,8 +110,9 @@ def _stream_step(
         + _sql.burst_spans(base, burst_window_s=rules.burst_window_s, burst_addresses=rules.burst_addresses)
     )
     con.execute(
-        "CREATE OR REPLACE TEMP TABLE candidates AS SELECT token FROM burst_spans UNION "
+        "CREATE OR REPLACE TEMP TABLE candidates AS SELECT h FROM burst_spans UNION SELECT hash(token) FROM ("
         + _sql.sequence_tokens(base, fetch_before_tap_s=rules.fetch_before_tap_s, datacenter_reasons=dc)
+        + ")"
     )
     stage("  burst spans, sequence tokens", t0)
     # One scan of ``base`` copies the candidate tokens' clicks (a few percent
@@ -119,7 +120,7 @@ def _stream_step(
     cols = ", ".join(f"c.{c}" for c in columns)
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE candidate_rows AS SELECT {cols} FROM {base} AS c "
-        "SEMI JOIN candidates AS t ON c.token = t.token "
+        "SEMI JOIN candidates AS t ON hash(c.token) = t.h "
         "WHERE c.kind = 'click' AND c.link = 'recipient'"
     )
     stage("  candidate rows", t0)
