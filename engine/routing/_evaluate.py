@@ -14,6 +14,7 @@ the facts each condition used.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -22,7 +23,7 @@ from urllib.parse import quote
 
 import msgspec
 
-from engine.snapshot import Campaign, Rule, Store, StoreSet, Template, TokenRecord
+from engine.snapshot import Campaign, Dates, Rule, Store, StoreSet, Template, TokenRecord
 
 from ._clock import LocalClock, clock_for, open_at
 from ._conditions import _Cond, compile_condition, hhmm
@@ -34,6 +35,14 @@ from ._variants import cumulative_weights, pick_arm, variant_point
 #: A geolocation database has a bounded set of distinct points (city centroids),
 #: so repeated clicks from one place cost one dictionary lookup.
 NEAREST_CACHE_SIZE = 65536
+MEMO_SIZE = 16384  # remembered decisions per campaign (emptied every UTC minute)
+
+
+def minute_stable(clock: LocalClock, now: float) -> bool:
+    """Whether ``clock``'s local minute moves in step with UTC's during the minute holding ``now``."""
+    start = int(now // 60) * 60
+    off = clock.offset(start)
+    return off % 60 == 0 and clock.offset(start + 59) == off
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,7 +174,7 @@ class Evaluation:
     """
 
     __slots__ = (
-        "_local", "_store", "cc", "device", "facts", "lang", "record", "store_km", "store_notes",
+        "_local", "_store", "cc", "device", "facts", "lang", "record", "stable", "store_km", "store_notes",
         "store_source", "variant", "zone_name", "zone_source",
     )
 
@@ -182,6 +191,9 @@ class Evaluation:
         self.store_notes: list[str] | None = None
         self.zone_name = ""
         self.zone_source = ""
+        # False once a local clock read here could change inside this UTC minute
+        # (an offset that is not whole minutes, or changes during the minute)
+        self.stable = True
 
     def store(self) -> int:
         if self._store == -2:
@@ -197,6 +209,8 @@ class Evaluation:
         if loc is None:
             clock, self.zone_name, self.zone_source = self.cc.zone_for(self)
             loc = self._local = clock.local(self.facts.now)
+            if not minute_stable(clock, self.facts.now):
+                self.stable = False
         return loc
 
     def store_is_open(self) -> bool:
@@ -205,7 +219,10 @@ class Evaluation:
             i = self.store()
         if i < 0:
             return False
-        return self.cc.store_open(i, self.facts.now)
+        is_open = self.cc.store_open(i, self.facts.now)
+        if i not in self.cc._open_now:  # not remembered: its clock is not stable this minute
+            self.stable = False
+        return is_open
 
     def describe_store(self) -> str:
         store = self.store_record()
@@ -274,6 +291,17 @@ class CompiledCampaign:
         # one template (``_resolve_plain``, which a property test holds equal to
         # the general path).
         self.plain = not self.rules and not self.has_policy
+        # Decisions remembered for the current UTC minute (see ``_memo_key``).
+        edges = {t for t in (campaign.starts_at, campaign.ends_at) if t is not None}
+        for rule in campaign.routes:
+            for c in rule.when:
+                if isinstance(c, Dates):
+                    edges.update(t for t in (c.after, c.before) if t is not None)
+        self._time_edges = sorted(edges)  # instants where a decision can change mid-minute
+        self._reads_attrs = bool(campaign.attr_names)
+        self._memo: dict[tuple[Any, ...], tuple[Any, Decision]] = {}
+        self._memo_minute = -1
+        self._memo_ok = False
 
     # ---------------------------------------------------------------- facts
     def variant_of(self, record: TokenRecord, facts: ClickFacts) -> str | None:
@@ -422,6 +450,11 @@ class CompiledCampaign:
         """
         if self.plain and not trace:
             return self._resolve_plain(record, facts)
+        key = None if trace else self._memo_key(record, facts)
+        if key is not None:
+            hit = self._memo.get(key)
+            if hit is not None and hit[0] is facts.geo:
+                return hit[1]
         ev = Evaluation(self, record, facts)
         steps: list[TraceStep] | None = [] if trace else None
         if steps is not None:
@@ -489,10 +522,44 @@ class CompiledCampaign:
                 steps.append(TraceStep("variant", variant or "none", variant is not None, (
                     f"experiment {self.experiment!r}: {how}",)))
         # positional: keyword arguments cost more than the rest of this block
-        return Decision(
+        d = Decision(
             status, url, route, variant, store_id, ev.store_source if store_id is not None else None,
             ev.device, ev.lang, steps,
         )
+        if key is not None and ev.stable:
+            if len(self._memo) >= MEMO_SIZE:
+                self._memo.clear()
+            self._memo[key] = (facts.geo, d)  # the geo object kept: its id in the key is never reused
+        return d
+
+    def _memo_key(self, record: TokenRecord, facts: ClickFacts) -> tuple[Any, ...] | None:
+        """What a decision depends on besides the time, or None when it must not be remembered.
+
+        A rule-evaluated decision reads the click's time only through the
+        schedule, date ranges (instants) and local clocks (minutes), so within
+        one UTC minute it is a function of the geolocation, the record's
+        variant, home store, zone and attributes, the device and the language,
+        unless an instant falls inside the minute (then nothing is remembered
+        for that minute) or a clock read is not minute-stable (that decision is
+        not remembered: ``Evaluation.stable``). A campaign-level link split per
+        click is never remembered. The memo is emptied when the minute changes.
+        tests/unit/routing/test_decision_memo.py holds remembered decisions
+        equal to fresh ones.
+        """
+        m = int(facts.now // 60)
+        if m != self._memo_minute:
+            self._memo_minute = m
+            self._memo = {}
+            start = m * 60
+            i = bisect_right(self._time_edges, start)
+            self._memo_ok = i >= len(self._time_edges) or self._time_edges[i] >= start + 60
+        if not self._memo_ok:
+            return None
+        if self.arms and not 0 <= record.variant < len(self.arms) and not record.recipient:
+            return None
+        device, lang = device_and_language(facts)
+        return (id(facts.geo), record.variant, record.store, record.zone,
+                tuple(record.attrs) if self._reads_attrs else None, device, lang)
 
     def _resolve_plain(self, record: TokenRecord, facts: ClickFacts) -> Decision:
         """``resolve`` without rules or stores: no ``Evaluation`` unless an attribute slot needs one."""
