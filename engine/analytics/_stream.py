@@ -34,6 +34,8 @@ from . import _sql
 from ._load import stage
 
 _BATCH = 50_000
+#: What the stream rules read of a click (``_sql.stream_verdicts``, ``_sql.STREAM_ORDER``).
+_RULE_COLUMNS = ("token", "ts", "ip", "asn", "verdict", "reasons", "since_send_s", "device")
 
 
 @dataclass
@@ -151,19 +153,33 @@ def _stream_step(
     stage("  token stats, stage-1 rows", t0)
     side = _Alongside(con, alongside)
     try:
+        # The rules' windows sort only what the rules read (and the row's id);
+        # the moved clicks' new verdicts are then joined back to the full rows.
         con.execute(
-            "CREATE OR REPLACE TABLE stream_rows AS "
+            f"CREATE OR REPLACE TEMP TABLE stage1_rules AS SELECT rowid AS rid, {', '.join(_RULE_COLUMNS)} "
+            "FROM stage1_rows"
+        )
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE stream_moved AS SELECT rid, verdict, reasons FROM ("
             + _sql.stream_verdicts(
-                "stage1_rows",
-                columns,
+                "stage1_rules",
+                ("rid", *_RULE_COLUMNS),
                 spans="burst_spans",
                 fetch_before_tap_s=rules.fetch_before_tap_s,
                 burst_window_s=rules.burst_window_s,
                 burst_addresses=rules.burst_addresses,
                 datacenter_reasons=dc,
             )
+            + ") WHERE verdict IS DISTINCT FROM logged_verdict OR reasons IS DISTINCT FROM logged_reasons"
         )
-        con.execute("DROP TABLE stage1_rows")
+        con.execute(
+            "CREATE OR REPLACE TABLE stream_rows AS "
+            "SELECT s.* REPLACE (coalesce(m.verdict, s.verdict) AS verdict, coalesce(m.reasons, s.reasons) AS reasons), "
+            "s.verdict AS logged_verdict, s.reasons AS logged_reasons "
+            "FROM stage1_rows AS s LEFT JOIN stream_moved AS m ON s.rowid = m.rid"
+        )
+        for name in ("stage1_rows", "stage1_rules", "stream_moved"):
+            con.execute(f"DROP TABLE {name}")
         for before, after, n in con.execute(
             "SELECT logged_verdict, verdict, count(*) FROM stream_rows WHERE verdict <> logged_verdict GROUP BY ALL"
         ).fetchall():
