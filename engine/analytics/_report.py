@@ -78,6 +78,7 @@ class Report:
         The one recipient-level output: recipient ids (never a phone number,
         never a token), for the user's own systems to join back.
         """
+        self._con.execute(f"CREATE TABLE IF NOT EXISTS first_clicks AS {_sql.FIRST_CLICKS}")
         rows = self._con.execute(_sql.PER_RECIPIENT).fetchall()
         with open(path, "w", newline="", encoding="utf-8") as fh:
             w = csv.writer(fh)
@@ -225,7 +226,7 @@ def _roll_up(
     # that needs DISTINCT recipients.
     con.execute("DELETE FROM humans WHERE link = 'recipient' AND token IN (SELECT token FROM stream_tokens)")
     con.execute(f"INSERT INTO humans {_sql.HUMANS.format(clicks='stream_rows')}")
-    con.execute(f"CREATE OR REPLACE TABLE first_clicks AS {_sql.FIRST_CLICKS}")
+    con.execute(f"CREATE OR REPLACE TABLE first_human AS {_sql.FIRST_HUMAN}")
 
     firsts = [r[9] for r in cube if r[9] is not None]
     lasts = [r[10] for r in cube if r[10] is not None]
