@@ -544,7 +544,10 @@ class CompiledCampaign:
         not remembered: ``Evaluation.stable``). A campaign-level link split per
         click is never remembered. The memo is emptied when the minute changes.
         tests/unit/routing/test_decision_memo.py holds remembered decisions
-        equal to fresh ones.
+        equal to fresh ones. The worker's compiled click path
+        (engine/worker/_fast.c, ``remembered``) reads ``_memo_minute``,
+        ``_memo_ok`` and ``_memo`` and builds this same key: change both
+        together (tests/unit/worker/test_fast_path.py compares them).
         """
         m = int(facts.now // 60)
         if m != self._memo_minute:

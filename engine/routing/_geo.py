@@ -87,7 +87,11 @@ def _unmap(ip: str) -> str:
 
 
 def _v4_net24(ip: str) -> str | None:
-    """"a.b.c" of a canonical dotted-quad IPv4 address (what every parser accepts alike), else None."""
+    """"a.b.c" of a canonical dotted-quad IPv4 address (what every parser accepts alike), else None.
+
+    The worker's compiled click path (engine/worker/_fast.c, ``geo_cached``)
+    reads ``GeoReader._nets`` under this same key: change both together.
+    """
     pre, dot, last = ip.rpartition(".")
     if (
         dot and ":" not in pre and last.isascii() and last.isdigit() and len(last) <= 3

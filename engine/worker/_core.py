@@ -262,6 +262,8 @@ class ClickHandler:
             # what msgspec's omit_defaults leaves out: the default object itself, or
             # an empty list where the default is a list factory
             defaults=tuple(f.default if f.default is not msgspec.NODEFAULT else [] for f in fields),
+            # GeoReader's per-/24 answers, read directly (GeoReader.lookup fills them)
+            geo_nets=getattr(self.geo, "_nets", None) if self.geo is not None else None,
         )
 
     # ------------------------------------------------------------------ hot path
@@ -468,8 +470,10 @@ def _fast_campaign(cc: _Compiled) -> tuple[Any, ...]:
         plain = (route.retired, _float(route.ends_at), _float(route.starts_at), route.expired,
                  route.not_yet_live, route.default, tuple(route.arms))
     dynamic = cc.classifier.simple_dynamic() if cc.classifier is not None else None
+    # rule-evaluated campaigns: what reading CompiledCampaign's decision memo takes
+    memo = None if route.plain else (route, len(route.arms), route._reads_attrs)
     return (_float(camp.retain_until), cc.domains, _float(camp.send_at), cc.classifier, route.resolve,
-            plain, camp.id, dynamic)
+            plain, camp.id, dynamic, memo)
 
 
 def _float(t: float | None) -> float | None:

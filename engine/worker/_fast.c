@@ -30,6 +30,7 @@
 #include <errno.h>
 #include <unistd.h>
 #include <string.h>
+#include <math.h>
 
 #ifndef SMSLINK_FAST_SOURCE
 #define SMSLINK_FAST_SOURCE "unknown"
@@ -45,9 +46,10 @@ enum {
 
 /* Per-campaign tuple built by ClickHandler (_core._fast_campaign). */
 enum {
-    C_RETAIN_UNTIL, C_DOMAINS, C_SEND_AT, C_CLASSIFIER, C_RESOLVE, C_PLAIN, C_ID, C_DYN, N_CAMP
+    C_RETAIN_UNTIL, C_DOMAINS, C_SEND_AT, C_CLASSIFIER, C_RESOLVE, C_PLAIN, C_ID, C_DYN, C_MEMO, N_CAMP
 };
 /* C_PLAIN: None (rules: call C_RESOLVE) or this tuple. */
+/* C_MEMO: None, or for a rule-evaluated campaign (CompiledCampaign, number of arms, reads attributes). */
 enum { P_RETIRED, P_ENDS_AT, P_STARTS_AT, P_EXPIRED, P_NOT_YET_LIVE, P_DEFAULT, P_ARMS, N_PLAIN };
 
 static PyObject *s_items, *s_host, *s_tail, *s_verdicts, *s_prepared, *s_ua, *s_lang_header,
@@ -170,6 +172,7 @@ typedef struct {
     PyObject *decode;        /* callable(bytes) -> TokenRecord */
     PyObject *campaigns;     /* list of per-campaign tuples */
     PyObject *geo_lookup;    /* callable(ip) -> Geo | None, or None */
+    PyObject *geo_nets;      /* GeoReader._nets: "a.b.c" -> Geo | None, or None */
     PyObject *ids;           /* EventIds (this module's: called directly; else its .new) */
     PyObject *net_cache;     /* dict: "a.b.c" -> truncated IP */
     PyObject *ip_fn;         /* callable(ip) -> truncated IP (fills the caches) */
@@ -178,7 +181,7 @@ typedef struct {
     PyObject *redirect_headers; /* tuple of (name, value) after ("location", dest) */
     PyObject *names;         /* tuple of N_FIELDS bytes: b'"name":' */
     PyObject *defaults;      /* tuple of N_FIELDS default objects (a list: "empty list omitted") */
-    unsigned long long served, declined, errors;
+    unsigned long long served, declined, errors, remembered;
 } FastPath;
 
 /* ------------------------------------------------------------------ buffer */
@@ -429,6 +432,87 @@ static PyObject *plain_url(PyObject *tmpl, PyObject *variant, PyObject *route) {
 #define BAIL() do { result = Py_None; Py_INCREF(result); goto done; } while (0)
 #define CHECK(x) do { if (!(x)) { if (PyErr_Occurred()) goto error; BAIL(); } } while (0)
 
+static int get_ll(PyObject *o, PyObject *name, long long *out);
+
+/* GeoReader.lookup's /24 answer when it has one (_v4_net24's key); NULL without error: ask it. */
+static PyObject *geo_cached(FastPath *self, PyObject *ip) {
+    if (self->geo_nets == Py_None) return NULL;
+    Py_ssize_t n;
+    const char *s = PyUnicode_AsUTF8AndSize(ip, &n);
+    if (!s) return NULL;
+    Py_ssize_t dot = v4_last_dot(s, n);
+    if (dot < 0 || memchr(s, ':', dot) != NULL) return NULL;
+    if (n - dot - 1 > 1 && s[dot + 1] == '0') return NULL; /* a leading zero: not canonical */
+    PyObject *pre = PyUnicode_FromStringAndSize(s, dot);
+    if (!pre) return NULL;
+    PyObject *hit = dget(self->geo_nets, pre);
+    Py_DECREF(pre);
+    Py_XINCREF(hit);
+    return hit;
+}
+
+/* Python's float floor division now // 60 (Objects/floatobject.c), as an integer. */
+static long long minute_of(double now) {
+    double mod = fmod(now, 60.0), div = (now - mod) / 60.0, fl;
+    if (mod && mod < 0) div -= 1.0;
+    if (div) {
+        fl = floor(div);
+        if (div - fl > 0.5) fl += 1.0;
+    } else {
+        fl = 0.0;
+    }
+    return (long long)fl;
+}
+
+static PyObject *s__memo_minute, *s__memo_ok, *s__memo, *s_zone, *s_attrs;
+
+/* CompiledCampaign.resolve's remembered decision (_memo_key, engine/routing/_evaluate.py);
+ * NULL without error when there is none to use (resolve then decides). */
+static PyObject *remembered(PyObject *memo, PyObject *rec, int has_recipient, PyObject *geo, PyObject *prepared,
+                            double now) {
+    PyObject *route = PyTuple_GET_ITEM(memo, 0);
+    long arms = PyLong_AsLong(PyTuple_GET_ITEM(memo, 1));
+    long long mm;
+    if (get_ll(route, s__memo_minute, &mm) < 0) return NULL;
+    if (mm != minute_of(now)) return NULL; /* a new minute: resolve empties the memo */
+    PyObject *ok = PyObject_GetAttr(route, s__memo_ok);
+    if (!ok) return NULL;
+    Py_DECREF(ok);
+    if (ok != Py_True) return NULL;
+    PyObject *variant = NULL, *store = NULL, *zone = NULL, *attrs = NULL, *gid = NULL, *key = NULL,
+             *table = NULL, *out = NULL;
+    if (!(variant = PyObject_GetAttr(rec, s_variant))) goto done;
+    if (arms) {
+        long v = PyLong_AsLong(variant);
+        if (v == -1 && PyErr_Occurred()) goto done;
+        if (!(0 <= v && v < arms) && !has_recipient) goto done; /* split per click: never remembered */
+    }
+    if (!(store = PyObject_GetAttr(rec, s_store))) goto done;
+    if (!(zone = PyObject_GetAttr(rec, s_zone))) goto done;
+    if (PyObject_IsTrue(PyTuple_GET_ITEM(memo, 2))) {
+        PyObject *a = PyObject_GetAttr(rec, s_attrs);
+        if (!a) goto done;
+        attrs = PySequence_Tuple(a);
+        Py_DECREF(a);
+        if (!attrs) goto done;
+    } else {
+        attrs = Py_NewRef(Py_None);
+    }
+    if (!(gid = PyLong_FromVoidPtr(geo))) goto done;
+    key = PyTuple_Pack(7, gid, variant, store, zone, attrs, PyTuple_GET_ITEM(prepared, 0),
+                       PyTuple_GET_ITEM(prepared, 1));
+    if (!key) goto done;
+    if (!(table = PyObject_GetAttr(route, s__memo))) goto done;
+    if (!PyDict_CheckExact(table)) goto done;
+    PyObject *hit = dget(table, key);
+    if (hit && PyTuple_CheckExact(hit) && PyTuple_GET_SIZE(hit) == 2 && PyTuple_GET_ITEM(hit, 0) == geo)
+        out = Py_NewRef(PyTuple_GET_ITEM(hit, 1));
+done:
+    Py_XDECREF(variant); Py_XDECREF(store); Py_XDECREF(zone); Py_XDECREF(attrs); Py_XDECREF(gid);
+    Py_XDECREF(key); Py_XDECREF(table);
+    return out;
+}
+
 /* The click: (line, headers, verdict), or None (never NULL). */
 static PyObject *click_impl(FastPath *self, PyObject *method, PyObject *path, PyObject *authority,
                             PyObject *headers, PyObject *ip, double now) {
@@ -528,7 +612,8 @@ static PyObject *click_impl(FastPath *self, PyObject *method, PyObject *path, Py
 
     /* 5. geo, time since send */
     if (self->geo_lookup != Py_None && PyUnicode_GET_LENGTH(ip) > 0) {
-        geo = PyObject_CallOneArg(self->geo_lookup, ip);
+        geo = geo_cached(self, ip);
+        if (!geo && !PyErr_Occurred()) geo = PyObject_CallOneArg(self->geo_lookup, ip);
         if (!geo) goto error;
     } else {
         geo = Py_NewRef(Py_None);
@@ -649,15 +734,23 @@ static PyObject *click_impl(FastPath *self, PyObject *method, PyObject *path, Py
         if (!ua) goto error;
         PyObject *lh = PyObject_GetAttr(shape, s_lang_header);
         if (!lh) { Py_DECREF(ua); goto error; }
-        PyObject *fargs[6] = {PyFloat_FromDouble(now), geo, ua, lh, event_id, prepared};
-        PyObject *facts = fargs[0] ? PyObject_Vectorcall(self->facts_type, fargs, 6, NULL) : NULL;
-        Py_XDECREF(fargs[0]);
+        PyObject *memo = PyTuple_GET_ITEM(camp, C_MEMO);
+        if (memo != Py_None) {
+            decision = remembered(memo, rec, has_recipient, geo, prepared, now);
+            if (!decision && PyErr_Occurred()) { Py_DECREF(ua); Py_DECREF(lh); goto error; }
+            if (decision) self->remembered++;
+        }
+        if (!decision) { /* not remembered: routing decides (and may remember it) */
+            PyObject *fargs[6] = {PyFloat_FromDouble(now), geo, ua, lh, event_id, prepared};
+            PyObject *facts = fargs[0] ? PyObject_Vectorcall(self->facts_type, fargs, 6, NULL) : NULL;
+            Py_XDECREF(fargs[0]);
+            if (!facts) { Py_DECREF(ua); Py_DECREF(lh); goto error; }
+            PyObject *rargs[2] = {rec, facts};
+            decision = PyObject_Vectorcall(PyTuple_GET_ITEM(camp, C_RESOLVE), rargs, 2, NULL);
+            Py_DECREF(facts);
+        }
         Py_DECREF(ua);
         Py_DECREF(lh);
-        if (!facts) goto error;
-        PyObject *rargs[2] = {rec, facts};
-        decision = PyObject_Vectorcall(PyTuple_GET_ITEM(camp, C_RESOLVE), rargs, 2, NULL);
-        Py_DECREF(facts);
         if (!decision) goto error; /* routing raised: the Python path degrades and counts it */
         if (!(dstatus = PyObject_GetAttr(decision, s_status))) goto error;
         if (!(url = PyObject_GetAttr(decision, s_url))) goto error;
@@ -963,14 +1056,18 @@ out:
 static int FastPath_init(FastPath *self, PyObject *args, PyObject *kwds) {
     static char *kwlist[] = {"shapes", "shape_names", "hosts", "raw_get", "decode", "campaigns",
                              "geo_lookup", "ids", "net_cache", "ip_fn", "encode", "facts_type",
-                             "redirect_headers", "names", "defaults", NULL};
-    PyObject *o[15];
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O!O!O!OOO!OOO!OOOO!O!O!:FastPath", kwlist,
+                             "redirect_headers", "names", "defaults", "geo_nets", NULL};
+    PyObject *o[16];
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O!O!O!OOO!OOO!OOOO!O!O!O:FastPath", kwlist,
                                      &PyDict_Type, &o[0], &PyFrozenSet_Type, &o[1], &PyDict_Type, &o[2],
                                      &o[3], &o[4], &PyList_Type, &o[5], &o[6], &o[7], &PyDict_Type, &o[8],
                                      &o[9], &o[10], &o[11], &PyTuple_Type, &o[12], &PyTuple_Type, &o[13],
-                                     &PyTuple_Type, &o[14]))
+                                     &PyTuple_Type, &o[14], &o[15]))
         return -1;
+    if (o[15] != Py_None && !PyDict_CheckExact(o[15])) {
+        PyErr_SetString(PyExc_TypeError, "geo_nets: a dict or None");
+        return -1;
+    }
     Py_ssize_t nc = PyList_GET_SIZE(o[5]);
     for (Py_ssize_t i = 0; i < nc; i++) {
         PyObject *c = PyList_GET_ITEM(o[5], i);
@@ -978,7 +1075,7 @@ static int FastPath_init(FastPath *self, PyObject *args, PyObject *kwds) {
             !PyFrozenSet_CheckExact(PyTuple_GET_ITEM(c, C_DOMAINS)) ||
             !PyUnicode_CheckExact(PyTuple_GET_ITEM(c, C_ID))) {
             PyErr_SetString(PyExc_TypeError, "campaigns: tuples of (retain_until, domains, send_at, "
-                                             "classifier, resolve, plain, id, dynamic)");
+                                             "classifier, resolve, plain, id, dynamic, memo)");
             return -1;
         }
         PyObject *p = PyTuple_GET_ITEM(c, C_PLAIN);
@@ -986,6 +1083,12 @@ static int FastPath_init(FastPath *self, PyObject *args, PyObject *kwds) {
                              !PyTuple_CheckExact(PyTuple_GET_ITEM(p, P_ARMS)))) {
             PyErr_SetString(PyExc_TypeError, "plain: (retired, ends_at, starts_at, expired, "
                                              "not_yet_live, default, arms tuple)");
+            return -1;
+        }
+        PyObject *memo = PyTuple_GET_ITEM(c, C_MEMO);
+        if (memo != Py_None && (!PyTuple_CheckExact(memo) || PyTuple_GET_SIZE(memo) != 3 ||
+                                !PyLong_CheckExact(PyTuple_GET_ITEM(memo, 1)))) {
+            PyErr_SetString(PyExc_TypeError, "memo: None or (CompiledCampaign, arms: int, reads_attrs)");
             return -1;
         }
         PyObject *dyn = PyTuple_GET_ITEM(c, C_DYN);
@@ -1013,11 +1116,11 @@ static int FastPath_init(FastPath *self, PyObject *args, PyObject *kwds) {
             return -1;
         }
     }
-    PyObject **slots[15] = {&self->shapes, &self->shape_names, &self->hosts, &self->raw_get,
+    PyObject **slots[16] = {&self->shapes, &self->shape_names, &self->hosts, &self->raw_get,
                             &self->decode, &self->campaigns, &self->geo_lookup, &self->ids,
                             &self->net_cache, &self->ip_fn, &self->encode, &self->facts_type,
-                            &self->redirect_headers, &self->names, &self->defaults};
-    for (int i = 0; i < 15; i++) {
+                            &self->redirect_headers, &self->names, &self->defaults, &self->geo_nets};
+    for (int i = 0; i < 16; i++) {
         Py_INCREF(o[i]);
         Py_XSETREF(*slots[i], o[i]);
     }
@@ -1027,7 +1130,7 @@ static int FastPath_init(FastPath *self, PyObject *args, PyObject *kwds) {
 static int FastPath_traverse(FastPath *self, visitproc visit, void *arg) {
     Py_VISIT(self->shapes); Py_VISIT(self->shape_names); Py_VISIT(self->hosts);
     Py_VISIT(self->raw_get); Py_VISIT(self->decode); Py_VISIT(self->campaigns);
-    Py_VISIT(self->geo_lookup); Py_VISIT(self->ids); Py_VISIT(self->net_cache);
+    Py_VISIT(self->geo_lookup); Py_VISIT(self->geo_nets); Py_VISIT(self->ids); Py_VISIT(self->net_cache);
     Py_VISIT(self->ip_fn); Py_VISIT(self->encode); Py_VISIT(self->facts_type);
     Py_VISIT(self->redirect_headers); Py_VISIT(self->names); Py_VISIT(self->defaults);
     return 0;
@@ -1036,7 +1139,7 @@ static int FastPath_traverse(FastPath *self, visitproc visit, void *arg) {
 static int FastPath_clear(FastPath *self) {
     Py_CLEAR(self->shapes); Py_CLEAR(self->shape_names); Py_CLEAR(self->hosts);
     Py_CLEAR(self->raw_get); Py_CLEAR(self->decode); Py_CLEAR(self->campaigns);
-    Py_CLEAR(self->geo_lookup); Py_CLEAR(self->ids); Py_CLEAR(self->net_cache);
+    Py_CLEAR(self->geo_lookup); Py_CLEAR(self->geo_nets); Py_CLEAR(self->ids); Py_CLEAR(self->net_cache);
     Py_CLEAR(self->ip_fn); Py_CLEAR(self->encode); Py_CLEAR(self->facts_type);
     Py_CLEAR(self->redirect_headers); Py_CLEAR(self->names); Py_CLEAR(self->defaults);
     return 0;
@@ -1062,6 +1165,8 @@ static PyMemberDef FastPath_members[] = {
     {"served", T_ULONGLONG, offsetof(FastPath, served), READONLY, "clicks answered here"},
     {"declined", T_ULONGLONG, offsetof(FastPath, declined), READONLY,
      "requests handed back to ClickHandler.handle (errors included)"},
+    {"remembered", T_ULONGLONG, offsetof(FastPath, remembered), READONLY,
+     "rule-evaluated decisions read from routing's memo"},
     {"errors", T_ULONGLONG, offsetof(FastPath, errors), READONLY,
      "requests handed back because a part raised"},
     {NULL, 0, 0, 0, NULL},
@@ -1091,7 +1196,8 @@ static struct PyModuleDef fastmodule = {
 #define INTERN(var, text) do { if (!((var) = PyUnicode_InternFromString(text))) return NULL; } while (0)
 
 PyMODINIT_FUNC PyInit__fast(void) {
-    INTERN(s_items, "items"); INTERN(s_new, "new"); INTERN(s_proto, "proto"); INTERN(s_http, "http");
+    INTERN(s_items, "items"); INTERN(s_new, "new"); INTERN(s__memo_minute, "_memo_minute");
+    INTERN(s__memo_ok, "_memo_ok"); INTERN(s__memo, "_memo"); INTERN(s_zone, "zone"); INTERN(s_attrs, "attrs"); INTERN(s_proto, "proto"); INTERN(s_http, "http");
     INTERN(s_method, "method"); INTERN(s_headers, "headers"); INTERN(s_path, "path");
     INTERN(s_authority, "authority"); INTERN(s_client, "client"); INTERN(s_get, "get");
     INTERN(s_response_empty, "response_empty"); INTERN(s__fd, "_fd"); INTERN(s__size, "_size");
