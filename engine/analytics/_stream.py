@@ -137,11 +137,6 @@ def _stream_step(
         )
     )
     con.execute("CREATE OR REPLACE TABLE stream_tokens AS SELECT token FROM token_stats WHERE stage1")
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE stage1_rows AS SELECT * FROM candidate_rows AS c "
-        "SEMI JOIN stream_tokens AS t ON c.token = t.token"
-    )
-    con.execute("DROP TABLE candidate_rows")
     moves.tokens_checked += int(con.execute("SELECT count(*) FROM stream_tokens").fetchall()[0][0])
     cols = ", ".join(columns)
     con.execute(f"CREATE OR REPLACE VIEW clicks_judged AS SELECT {cols} FROM {base}")
@@ -155,9 +150,10 @@ def _stream_step(
     try:
         # The rules' windows sort only what the rules read (and the row's id);
         # the moved clicks' new verdicts are then joined back to the full rows.
+        stage1 = "token IN (SELECT token FROM stream_tokens)"
         con.execute(
             f"CREATE OR REPLACE TEMP TABLE stage1_rules AS SELECT rowid AS rid, {', '.join(_RULE_COLUMNS)} "
-            "FROM stage1_rows"
+            f"FROM candidate_rows WHERE {stage1}"
         )
         con.execute(
             "CREATE OR REPLACE TEMP TABLE stream_moved AS SELECT rid, verdict, reasons FROM ("
@@ -176,9 +172,9 @@ def _stream_step(
             "CREATE OR REPLACE TABLE stream_rows AS "
             "SELECT s.* REPLACE (coalesce(m.verdict, s.verdict) AS verdict, coalesce(m.reasons, s.reasons) AS reasons), "
             "s.verdict AS logged_verdict, s.reasons AS logged_reasons "
-            "FROM stage1_rows AS s LEFT JOIN stream_moved AS m ON s.rowid = m.rid"
+            f"FROM candidate_rows AS s LEFT JOIN stream_moved AS m ON s.rowid = m.rid WHERE s.{stage1}"
         )
-        for name in ("stage1_rows", "stage1_rules", "stream_moved"):
+        for name in ("candidate_rows", "stage1_rules", "stream_moved"):
             con.execute(f"DROP TABLE {name}")
         for before, after, n in con.execute(
             "SELECT logged_verdict, verdict, count(*) FROM stream_rows WHERE verdict <> logged_verdict GROUP BY ALL"
