@@ -299,9 +299,10 @@ class CompiledCampaign:
                     edges.update(t for t in (c.after, c.before) if t is not None)
         self._time_edges = sorted(edges)  # instants where a decision can change mid-minute
         self._reads_attrs = bool(campaign.attr_names)
-        self._memo: dict[tuple[Any, ...], tuple[Any, Decision]] = {}
-        self._memo_minute = -1
-        self._memo_ok = False
+        # key -> (geo, decision, the decision's fields as a tuple); one dict for the
+        # campaign's life (emptied, never replaced), [UTC minute, remembering allowed]
+        self._memo: dict[tuple[Any, ...], tuple[Any, Decision, tuple[Any, ...]]] = {}
+        self._memo_state: list[Any] = [-1, False]
 
     # ---------------------------------------------------------------- facts
     def variant_of(self, record: TokenRecord, facts: ClickFacts) -> str | None:
@@ -529,7 +530,8 @@ class CompiledCampaign:
         if key is not None and ev.stable:
             if len(self._memo) >= MEMO_SIZE:
                 self._memo.clear()
-            self._memo[key] = (facts.geo, d)  # the geo object kept: its id in the key is never reused
+            # the geo object kept: its id in the key is never reused
+            self._memo[key] = (facts.geo, d, (status, url, route, variant, d.store, d.store_source, d.device, d.lang))
         return d
 
     def _memo_key(self, record: TokenRecord, facts: ClickFacts) -> tuple[Any, ...] | None:
@@ -545,18 +547,19 @@ class CompiledCampaign:
         click is never remembered. The memo is emptied when the minute changes.
         tests/unit/routing/test_decision_memo.py holds remembered decisions
         equal to fresh ones. The worker's compiled click path
-        (engine/worker/_fast.c, ``remembered``) reads ``_memo_minute``,
-        ``_memo_ok`` and ``_memo`` and builds this same key: change both
+        (engine/worker/_fast.c, ``remembered``) reads ``_memo_state`` and
+        ``_memo`` (the objects, taken once) and builds this same key: change both
         together (tests/unit/worker/test_fast_path.py compares them).
         """
         m = int(facts.now // 60)
-        if m != self._memo_minute:
-            self._memo_minute = m
-            self._memo = {}
+        state = self._memo_state
+        if m != state[0]:
+            state[0] = m
+            self._memo.clear()
             start = m * 60
             i = bisect_right(self._time_edges, start)
-            self._memo_ok = i >= len(self._time_edges) or self._time_edges[i] >= start + 60
-        if not self._memo_ok:
+            state[1] = i >= len(self._time_edges) or self._time_edges[i] >= start + 60
+        if not state[1]:
             return None
         if self.arms and not 0 <= record.variant < len(self.arms) and not record.recipient:
             return None

@@ -471,7 +471,7 @@ def _fast_campaign(cc: _Compiled) -> tuple[Any, ...]:
                  route.not_yet_live, route.default, tuple(route.arms))
     dynamic = cc.classifier.simple_dynamic() if cc.classifier is not None else None
     # rule-evaluated campaigns: what reading CompiledCampaign's decision memo takes
-    memo = None if route.plain else (route, len(route.arms), route._reads_attrs)
+    memo = None if route.plain else (route._memo_state, route._memo, len(route.arms), route._reads_attrs)
     return (_float(camp.retain_until), cc.domains, _float(camp.send_at), cc.classifier, route.resolve,
             plain, camp.id, dynamic, memo)
 

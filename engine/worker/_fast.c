@@ -49,7 +49,8 @@ enum {
     C_RETAIN_UNTIL, C_DOMAINS, C_SEND_AT, C_CLASSIFIER, C_RESOLVE, C_PLAIN, C_ID, C_DYN, C_MEMO, N_CAMP
 };
 /* C_PLAIN: None (rules: call C_RESOLVE) or this tuple. */
-/* C_MEMO: None, or for a rule-evaluated campaign (CompiledCampaign, number of arms, reads attributes). */
+/* C_MEMO: None, or for a rule-evaluated campaign (CompiledCampaign._memo_state, ._memo, number of arms,
+ * reads attributes). */
 enum { P_RETIRED, P_ENDS_AT, P_STARTS_AT, P_EXPIRED, P_NOT_YET_LIVE, P_DEFAULT, P_ARMS, N_PLAIN };
 
 static PyObject *s_items, *s_host, *s_tail, *s_verdicts, *s_prepared, *s_ua, *s_lang_header,
@@ -464,23 +465,20 @@ static long long minute_of(double now) {
     return (long long)fl;
 }
 
-static PyObject *s__memo_minute, *s__memo_ok, *s__memo, *s_zone, *s_attrs;
+static PyObject *s_zone, *s_attrs;
 
-/* CompiledCampaign.resolve's remembered decision (_memo_key, engine/routing/_evaluate.py);
- * NULL without error when there is none to use (resolve then decides). */
+/* CompiledCampaign.resolve's remembered decision (_memo_key, engine/routing/_evaluate.py), as
+ * its fields (status, url, route, variant, store, store_source, device, lang); NULL without
+ * error when there is none to use (resolve then decides). */
 static PyObject *remembered(PyObject *memo, PyObject *rec, int has_recipient, PyObject *geo, PyObject *prepared,
                             double now) {
-    PyObject *route = PyTuple_GET_ITEM(memo, 0);
-    long arms = PyLong_AsLong(PyTuple_GET_ITEM(memo, 1));
-    long long mm;
-    if (get_ll(route, s__memo_minute, &mm) < 0) return NULL;
+    PyObject *state = PyTuple_GET_ITEM(memo, 0), *table = PyTuple_GET_ITEM(memo, 1);
+    long arms = PyLong_AsLong(PyTuple_GET_ITEM(memo, 2));
+    long long mm = PyLong_AsLongLong(PyList_GET_ITEM(state, 0));
+    if (mm == -1 && PyErr_Occurred()) return NULL;
     if (mm != minute_of(now)) return NULL; /* a new minute: resolve empties the memo */
-    PyObject *ok = PyObject_GetAttr(route, s__memo_ok);
-    if (!ok) return NULL;
-    Py_DECREF(ok);
-    if (ok != Py_True) return NULL;
-    PyObject *variant = NULL, *store = NULL, *zone = NULL, *attrs = NULL, *gid = NULL, *key = NULL,
-             *table = NULL, *out = NULL;
+    if (PyList_GET_ITEM(state, 1) != Py_True) return NULL;
+    PyObject *variant = NULL, *store = NULL, *zone = NULL, *attrs = NULL, *gid = NULL, *key = NULL, *out = NULL;
     if (!(variant = PyObject_GetAttr(rec, s_variant))) goto done;
     if (arms) {
         long v = PyLong_AsLong(variant);
@@ -489,7 +487,7 @@ static PyObject *remembered(PyObject *memo, PyObject *rec, int has_recipient, Py
     }
     if (!(store = PyObject_GetAttr(rec, s_store))) goto done;
     if (!(zone = PyObject_GetAttr(rec, s_zone))) goto done;
-    if (PyObject_IsTrue(PyTuple_GET_ITEM(memo, 2))) {
+    if (PyTuple_GET_ITEM(memo, 3) == Py_True) {
         PyObject *a = PyObject_GetAttr(rec, s_attrs);
         if (!a) goto done;
         attrs = PySequence_Tuple(a);
@@ -502,14 +500,14 @@ static PyObject *remembered(PyObject *memo, PyObject *rec, int has_recipient, Py
     key = PyTuple_Pack(7, gid, variant, store, zone, attrs, PyTuple_GET_ITEM(prepared, 0),
                        PyTuple_GET_ITEM(prepared, 1));
     if (!key) goto done;
-    if (!(table = PyObject_GetAttr(route, s__memo))) goto done;
-    if (!PyDict_CheckExact(table)) goto done;
     PyObject *hit = dget(table, key);
-    if (hit && PyTuple_CheckExact(hit) && PyTuple_GET_SIZE(hit) == 2 && PyTuple_GET_ITEM(hit, 0) == geo)
-        out = Py_NewRef(PyTuple_GET_ITEM(hit, 1));
+    if (hit && PyTuple_CheckExact(hit) && PyTuple_GET_SIZE(hit) == 3 && PyTuple_GET_ITEM(hit, 0) == geo) {
+        PyObject *fields = PyTuple_GET_ITEM(hit, 2);
+        if (PyTuple_CheckExact(fields) && PyTuple_GET_SIZE(fields) == 8) out = Py_NewRef(fields);
+    }
 done:
     Py_XDECREF(variant); Py_XDECREF(store); Py_XDECREF(zone); Py_XDECREF(attrs); Py_XDECREF(gid);
-    Py_XDECREF(key); Py_XDECREF(table);
+    Py_XDECREF(key);
     return out;
 }
 
@@ -734,13 +732,30 @@ static PyObject *click_impl(FastPath *self, PyObject *method, PyObject *path, Py
         if (!ua) goto error;
         PyObject *lh = PyObject_GetAttr(shape, s_lang_header);
         if (!lh) { Py_DECREF(ua); goto error; }
-        PyObject *memo = PyTuple_GET_ITEM(camp, C_MEMO);
+        PyObject *memo = PyTuple_GET_ITEM(camp, C_MEMO), *fields = NULL;
         if (memo != Py_None) {
-            decision = remembered(memo, rec, has_recipient, geo, prepared, now);
-            if (!decision && PyErr_Occurred()) { Py_DECREF(ua); Py_DECREF(lh); goto error; }
-            if (decision) self->remembered++;
+            fields = remembered(memo, rec, has_recipient, geo, prepared, now);
+            if (!fields && PyErr_Occurred()) { Py_DECREF(ua); Py_DECREF(lh); goto error; }
         }
-        if (!decision) { /* not remembered: routing decides (and may remember it) */
+        if (fields) { /* (status, url, route, variant, store, store_source, device, lang) */
+            self->remembered++;
+            Py_DECREF(ua);
+            Py_DECREF(lh);
+            dstatus = Py_NewRef(PyTuple_GET_ITEM(fields, 0));
+            url = Py_NewRef(PyTuple_GET_ITEM(fields, 1));
+            route = Py_NewRef(PyTuple_GET_ITEM(fields, 2));
+            variant = Py_NewRef(PyTuple_GET_ITEM(fields, 3));
+            store = Py_NewRef(PyTuple_GET_ITEM(fields, 4));
+            store_source = Py_NewRef(PyTuple_GET_ITEM(fields, 5));
+            device = Py_NewRef(PyTuple_GET_ITEM(fields, 6));
+            lang = Py_NewRef(PyTuple_GET_ITEM(fields, 7));
+            Py_DECREF(fields);
+            if (url == Py_None || PyLong_AsLong(dstatus) == 410) BAIL();
+            if (PyErr_Occurred()) goto error;
+            if (!PyUnicode_CheckExact(url)) BAIL();
+            goto routed;
+        }
+        { /* not remembered: routing decides (and may remember it) */
             PyObject *fargs[6] = {PyFloat_FromDouble(now), geo, ua, lh, event_id, prepared};
             PyObject *facts = fargs[0] ? PyObject_Vectorcall(self->facts_type, fargs, 6, NULL) : NULL;
             Py_XDECREF(fargs[0]);
@@ -764,6 +779,7 @@ static PyObject *click_impl(FastPath *self, PyObject *method, PyObject *path, Py
         if (!(device = PyObject_GetAttr(decision, s_device))) goto error;
         if (!(lang = PyObject_GetAttr(decision, s_lang))) goto error;
     }
+routed:
 
     /* 8. the line */
     if (geo != Py_None) {
@@ -1086,9 +1102,12 @@ static int FastPath_init(FastPath *self, PyObject *args, PyObject *kwds) {
             return -1;
         }
         PyObject *memo = PyTuple_GET_ITEM(c, C_MEMO);
-        if (memo != Py_None && (!PyTuple_CheckExact(memo) || PyTuple_GET_SIZE(memo) != 3 ||
-                                !PyLong_CheckExact(PyTuple_GET_ITEM(memo, 1)))) {
-            PyErr_SetString(PyExc_TypeError, "memo: None or (CompiledCampaign, arms: int, reads_attrs)");
+        if (memo != Py_None && (!PyTuple_CheckExact(memo) || PyTuple_GET_SIZE(memo) != 4 ||
+                                !PyList_CheckExact(PyTuple_GET_ITEM(memo, 0)) ||
+                                PyList_GET_SIZE(PyTuple_GET_ITEM(memo, 0)) != 2 ||
+                                !PyDict_CheckExact(PyTuple_GET_ITEM(memo, 1)) ||
+                                !PyLong_CheckExact(PyTuple_GET_ITEM(memo, 2)))) {
+            PyErr_SetString(PyExc_TypeError, "memo: None or ([minute, ok], memo dict, arms: int, reads_attrs)");
             return -1;
         }
         PyObject *dyn = PyTuple_GET_ITEM(c, C_DYN);
@@ -1196,8 +1215,8 @@ static struct PyModuleDef fastmodule = {
 #define INTERN(var, text) do { if (!((var) = PyUnicode_InternFromString(text))) return NULL; } while (0)
 
 PyMODINIT_FUNC PyInit__fast(void) {
-    INTERN(s_items, "items"); INTERN(s_new, "new"); INTERN(s__memo_minute, "_memo_minute");
-    INTERN(s__memo_ok, "_memo_ok"); INTERN(s__memo, "_memo"); INTERN(s_zone, "zone"); INTERN(s_attrs, "attrs"); INTERN(s_proto, "proto"); INTERN(s_http, "http");
+    INTERN(s_items, "items"); INTERN(s_new, "new");
+    INTERN(s_zone, "zone"); INTERN(s_attrs, "attrs"); INTERN(s_proto, "proto"); INTERN(s_http, "http");
     INTERN(s_method, "method"); INTERN(s_headers, "headers"); INTERN(s_path, "path");
     INTERN(s_authority, "authority"); INTERN(s_client, "client"); INTERN(s_get, "get");
     INTERN(s_response_empty, "response_empty"); INTERN(s__fd, "_fd"); INTERN(s__size, "_size");
