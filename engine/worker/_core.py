@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Protocol
 from urllib.parse import quote
 
@@ -256,7 +257,8 @@ class ClickHandler:
             shapes=self._shapes, shape_names=_SHAPE_NAMES, hosts=self._hosts, raw_get=self._raw_get,
             decode=self._decode_token, campaigns=[_fast_campaign(cc) for cc in self.campaigns],
             geo_lookup=self.geo.lookup if self.geo is not None else None, ids=self.ids,
-            net_cache=self._net_cache, ip_fn=self._ip, encode=_encode, facts_type=ClickFacts,
+            net_cache=self._net_cache, ip_fn=partial(_truncate_cached, self._net_cache, self._ip_cache),
+            encode=_encode, facts_type=ClickFacts,
             redirect_headers=REDIRECT_HEADERS,
             names=tuple(b'"' + f.encode_name.encode() + b'":' for f in fields),
             # what msgspec's omit_defaults leaves out: the default object itself, or
@@ -376,20 +378,7 @@ class ClickHandler:
     def _ip(self, client_ip: str) -> str:
         """``truncate_ip``, cached: per /24 for dotted-quad IPv4 (its answer depends only on the
         first three octets once the last is valid), per address otherwise."""
-        pre, dot, last = client_ip.rpartition(".")
-        if dot and last.isascii() and last.isdigit() and len(last) <= 3 and int(last) <= 255 and ":" not in pre:
-            ip = self._net_cache.get(pre)
-            if ip is None:
-                if len(self._net_cache) >= _IP_CACHE_MAX:
-                    self._net_cache.clear()
-                ip = self._net_cache[pre] = truncate_ip(pre + ".0")
-            return ip
-        ip = self._ip_cache.get(client_ip)
-        if ip is None:
-            if len(self._ip_cache) >= _IP_CACHE_MAX:
-                self._ip_cache.clear()
-            ip = self._ip_cache[client_ip] = truncate_ip(client_ip) if client_ip else ""
-        return ip
+        return _truncate_cached(self._net_cache, self._ip_cache, client_ip)
 
     def _judge(
         self, cc: _Compiled, shape: _Shape, method: str, client_ip: str, geo: Any, since: float | None,
@@ -474,6 +463,25 @@ def _fast_campaign(cc: _Compiled) -> tuple[Any, ...]:
     memo = None if route.plain else (route._memo_state, route._memo, len(route.arms), route._reads_attrs)
     return (_float(camp.retain_until), cc.domains, _float(camp.send_at), cc.classifier, route.resolve,
             plain, camp.id, dynamic, memo)
+
+
+def _truncate_cached(net_cache: dict[str, str], ip_cache: dict[str, str], client_ip: str) -> str:
+    """``ClickHandler._ip`` over its two caches (a function, so the compiled path can hold it
+    without a reference back to the handler: no cycle for the collector to find)."""
+    pre, dot, last = client_ip.rpartition(".")
+    if dot and last.isascii() and last.isdigit() and len(last) <= 3 and int(last) <= 255 and ":" not in pre:
+        ip = net_cache.get(pre)
+        if ip is None:
+            if len(net_cache) >= _IP_CACHE_MAX:
+                net_cache.clear()
+            ip = net_cache[pre] = truncate_ip(pre + ".0")
+        return ip
+    ip = ip_cache.get(client_ip)
+    if ip is None:
+        if len(ip_cache) >= _IP_CACHE_MAX:
+            ip_cache.clear()
+        ip = ip_cache[client_ip] = truncate_ip(client_ip) if client_ip else ""
+    return ip
 
 
 def _float(t: float | None) -> float | None:

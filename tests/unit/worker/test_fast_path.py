@@ -522,3 +522,21 @@ def test_a_short_write_is_cut_back_on_the_compiled_path(world, tmp_path):
     assert active.stat().st_size == size  # cut back: no torn line
     assert _serve_n(fast_app, 1) == [302]
     assert len(_lines(fast_app, tmp_path / "fast")) == 3
+
+
+def test_a_handler_is_freed_when_dropped(world):
+    """The compiled path holds no reference back to its handler: a replaced handler (a reload)
+    goes with its last reference, not at some later cyclic collection (or never, once frozen)."""
+    import gc
+    import weakref
+
+    snap, geo = world
+    handler = ClickHandler(snap, geo=geo)
+    assert handler.fast is not None
+    gone = weakref.ref(handler)
+    gc.disable()
+    try:
+        del handler
+        assert gone() is None
+    finally:
+        gc.enable()
