@@ -24,8 +24,8 @@ $(STAMP): pyproject.toml setup.py engine/worker/_fast.c
 
 install: $(STAMP) ## create .venv and install smslink with its dev tools
 
-tools: ## system tools the e2e tests and benchmarks use (headless Chromium, wrk); needs apt as root
-	@bash scripts/ensure-tools.sh
+tools: ## system tools the tests and benchmarks use (headless Chromium, wrk, a C compiler); needs apt as root
+	@PYTHON=$(PYTHON) bash scripts/ensure-tools.sh
 
 fmt: $(STAMP) ## format the code
 	$(BIN)/ruff format engine tests benchmarks scripts
@@ -37,10 +37,10 @@ lint: $(STAMP) ## ruff, mypy, import contracts, actionlint
 	$(BIN)/mypy engine
 	@bash scripts/actionlint.sh
 
-test: $(STAMP) tools ## run every test (unit, golden, compat, e2e)
+test: tools $(STAMP) ## run every test (unit, golden, compat, e2e); tools first: the venv build compiles _fast.c
 	$(BIN)/pytest -q -p no:cacheprovider
 
-e2e: $(STAMP) tools ## only the end-to-end tests (real granian, real HTTP, real Chromium)
+e2e: tools $(STAMP) ## only the end-to-end tests (real granian, real HTTP, real Chromium)
 	$(BIN)/pytest -q -m e2e
 
 golden-update: $(STAMP) ## rewrite golden files; review their diff before committing
