@@ -30,6 +30,7 @@
 #include <errno.h>
 #include <unistd.h>
 #include <string.h>
+#include <stdint.h>
 #include <math.h>
 
 #ifndef SMSLINK_FAST_SOURCE
@@ -183,7 +184,13 @@ typedef struct {
     PyObject *names;         /* tuple of N_FIELDS bytes: b'"name":' */
     PyObject *defaults;      /* tuple of N_FIELDS default objects (a list: "empty list omitted") */
     unsigned long long served, declined, errors, remembered;
+    /* Header shapes by the bytes of their (name, value) pairs: a look-up hashes
+     * one buffer instead of a tuple of fresh strings. A slot holds a shape
+     * found in ``shapes`` under the equal tuple key (same pairs, same shape). */
+    struct shape_slot { Py_hash_t h; PyObject *kb; PyObject *shape; } *slots;
+    PyObject *name_bytes;    /* tuple of bytes: the names of shape_names, UTF-8 */
 } FastPath;
+#define SHAPE_SLOTS 4096
 
 /* ------------------------------------------------------------------ buffer */
 typedef struct {
@@ -318,6 +325,28 @@ fail:
 
 /* ------------------------------------------------------------------ helpers */
 static PyObject *s_new;
+
+/* A fast 64-bit hash of a buffer (a cache's, verified by memcmp: quality, not secrecy). */
+static Py_hash_t buf_hash(const char *p, Py_ssize_t n) {
+    uint64_t h = 0x9E3779B97F4A7C15ULL ^ (uint64_t)n;
+    Py_ssize_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w;
+        memcpy(&w, p + i, 8);
+        h = (h ^ w) * 0xFF51AFD7ED558CCDULL;
+        h ^= h >> 32;
+    }
+    uint64_t w = 0;
+    memcpy(&w, p + i, (size_t)(n - i));
+    h = (h ^ w) * 0xC4CEB9FE1A85EC53ULL;
+    h ^= h >> 29;
+    return (Py_hash_t)(h | 1); /* never 0: 0 marks an empty slot */
+}
+
+static inline int put_u32(Buf *b, Py_ssize_t v) {
+    uint32_t x = (uint32_t)v;
+    return buf_put(b, (const char *)&x, 4);
+}
 
 static PyObject *draw_id(FastPath *self, long long ms, PyObject *ms_obj) {
     if (Py_IS_TYPE(self->ids, &EventIdsType) && ms >= 0 && ms < (1LL << 48))
@@ -528,6 +557,7 @@ static PyObject *click_impl(FastPath *self, PyObject *method, PyObject *path, Py
              *prepared = NULL, *country = NULL, *region = NULL, *city = NULL, *accuracy = NULL,
              *asn = NULL, *ipt = NULL, *tail = NULL, *line = NULL, *hdrs = NULL, *rec_variant = NULL,
              *dstatus = NULL, *since_r = NULL, *hostname = NULL;
+    struct shape_slot *slot = NULL;
     Py_ssize_t i, n;
 
     /* 1. the shape: the headers we read, in the order sent */
@@ -540,26 +570,71 @@ static PyObject *click_impl(FastPath *self, PyObject *method, PyObject *path, Py
         PyObject **it = PySequence_Fast_ITEMS(seq);
         PyObject *kept[64];
         Py_ssize_t k = 0;
+        Buf kb;
+        kb.p = kb.stack;
+        kb.n = 0;
+        kb.cap = sizeof kb.stack;
+        Py_ssize_t nn = PyTuple_GET_SIZE(self->name_bytes);
         for (i = 0; i < n; i++) {
             PyObject *kv = it[i];
-            if (!PyTuple_CheckExact(kv) || PyTuple_GET_SIZE(kv) != 2) BAIL();
-            int has = PySet_Contains(self->shape_names, PyTuple_GET_ITEM(kv, 0));
-            if (has < 0) goto error;
+            if (!PyTuple_CheckExact(kv) || PyTuple_GET_SIZE(kv) != 2 || !PyUnicode_CheckExact(PyTuple_GET_ITEM(kv, 0)) ||
+                !PyUnicode_CheckExact(PyTuple_GET_ITEM(kv, 1))) {
+                buf_free(&kb);
+                BAIL();
+            }
+            Py_ssize_t ln;
+            const char *name = PyUnicode_AsUTF8AndSize(PyTuple_GET_ITEM(kv, 0), &ln);
+            if (!name) { buf_free(&kb); goto error; }
+            int has = 0;
+            for (Py_ssize_t j = 0; j < nn; j++) {
+                PyObject *want = PyTuple_GET_ITEM(self->name_bytes, j);
+                if (PyBytes_GET_SIZE(want) == ln && memcmp(PyBytes_AS_STRING(want), name, (size_t)ln) == 0) {
+                    has = 1;
+                    break;
+                }
+            }
             if (has) {
-                if (k == 64) BAIL();
+                Py_ssize_t lv;
+                const char *value = PyUnicode_AsUTF8AndSize(PyTuple_GET_ITEM(kv, 1), &lv);
+                if (!value) { buf_free(&kb); goto error; }
+                if (k == 64 || put_u32(&kb, ln) < 0 || buf_put(&kb, name, ln) < 0 || put_u32(&kb, lv) < 0 ||
+                    buf_put(&kb, value, lv) < 0) {
+                    buf_free(&kb);
+                    if (PyErr_Occurred()) goto error;
+                    BAIL();
+                }
                 kept[k++] = kv;
             }
         }
-        key = PyTuple_New(k);
-        if (!key) goto error;
-        for (i = 0; i < k; i++) {
-            Py_INCREF(kept[i]);
-            PyTuple_SET_ITEM(key, i, kept[i]);
+        Py_hash_t h = buf_hash(kb.p, kb.n);
+        struct shape_slot *sl = &self->slots[(size_t)h & (SHAPE_SLOTS - 1)];
+        if (sl->h == h && PyBytes_GET_SIZE(sl->kb) == kb.n && memcmp(PyBytes_AS_STRING(sl->kb), kb.p, (size_t)kb.n) == 0) {
+            shape = Py_NewRef(sl->shape);
+            slot = sl;
+        } else {
+            key = PyTuple_New(k);
+            if (!key) { buf_free(&kb); goto error; }
+            for (i = 0; i < k; i++) {
+                Py_INCREF(kept[i]);
+                PyTuple_SET_ITEM(key, i, kept[i]);
+            }
+            PyObject *found = dget(self->shapes, key);
+            if (!found) {
+                buf_free(&kb);
+                if (PyErr_Occurred()) goto error;
+                BAIL(); /* a shape Python has not built (or will not keep): handle() */
+            }
+            PyObject *kbytes = PyBytes_FromStringAndSize(kb.p, kb.n);
+            if (!kbytes) { buf_free(&kb); goto error; }
+            sl->h = h;
+            Py_XSETREF(sl->kb, kbytes);
+            Py_INCREF(found);
+            Py_XSETREF(sl->shape, found);
+            shape = Py_NewRef(found);
+            slot = sl;
         }
+        buf_free(&kb);
     }
-    shape = dget(self->shapes, key);
-    CHECK(shape);
-    Py_INCREF(shape);
 
     /* 2. the Host, one of the campaign's domains (checked below) */
     if (authority == Py_None) {
@@ -653,6 +728,13 @@ static PyObject *click_impl(FastPath *self, PyObject *method, PyObject *path, Py
         if (!verdicts) goto error;
         if (!PyDict_CheckExact(verdicts)) BAIL();
         PyObject *hit = dget(verdicts, vkey);
+        if (!hit && !PyErr_Occurred() && slot) {
+            /* handle() judges and remembers the verdict in the shape *it* holds, which after
+             * its cache was emptied may be another object than this slot's: look it up again */
+            slot->h = 0;
+            Py_CLEAR(slot->kb);
+            Py_CLEAR(slot->shape);
+        }
         CHECK(hit);
         if (!PyTuple_CheckExact(hit) || PyTuple_GET_SIZE(hit) != 4) BAIL();
         PyObject *answer = PyTuple_GET_ITEM(hit, 3);
@@ -1135,6 +1217,34 @@ static int FastPath_init(FastPath *self, PyObject *args, PyObject *kwds) {
             return -1;
         }
     }
+    if (!self->slots) {
+        self->slots = PyMem_Calloc(SHAPE_SLOTS, sizeof(struct shape_slot));
+        if (!self->slots) {
+            PyErr_NoMemory();
+            return -1;
+        }
+    }
+    PyObject *names_list = PyList_New(0);
+    if (!names_list) return -1;
+    PyObject *it = PyObject_GetIter(o[1]), *nm;
+    if (!it) { Py_DECREF(names_list); return -1; }
+    while ((nm = PyIter_Next(it))) {
+        PyObject *b = PyUnicode_Check(nm) ? PyUnicode_AsUTF8String(nm) : NULL;
+        Py_DECREF(nm);
+        if (!b || PyList_Append(names_list, b) < 0) {
+            Py_XDECREF(b);
+            Py_DECREF(it);
+            Py_DECREF(names_list);
+            if (!PyErr_Occurred()) PyErr_SetString(PyExc_TypeError, "shape_names: strings");
+            return -1;
+        }
+        Py_DECREF(b);
+    }
+    Py_DECREF(it);
+    if (PyErr_Occurred()) { Py_DECREF(names_list); return -1; }
+    Py_XSETREF(self->name_bytes, PyList_AsTuple(names_list));
+    Py_DECREF(names_list);
+    if (!self->name_bytes) return -1;
     PyObject **slots[16] = {&self->shapes, &self->shape_names, &self->hosts, &self->raw_get,
                             &self->decode, &self->campaigns, &self->geo_lookup, &self->ids,
                             &self->net_cache, &self->ip_fn, &self->encode, &self->facts_type,
@@ -1152,6 +1262,10 @@ static int FastPath_traverse(FastPath *self, visitproc visit, void *arg) {
     Py_VISIT(self->geo_lookup); Py_VISIT(self->geo_nets); Py_VISIT(self->ids); Py_VISIT(self->net_cache);
     Py_VISIT(self->ip_fn); Py_VISIT(self->encode); Py_VISIT(self->facts_type);
     Py_VISIT(self->redirect_headers); Py_VISIT(self->names); Py_VISIT(self->defaults);
+    Py_VISIT(self->name_bytes);
+    if (self->slots) {
+        for (int i = 0; i < SHAPE_SLOTS; i++) Py_VISIT(self->slots[i].shape);
+    }
     return 0;
 }
 
@@ -1161,12 +1275,22 @@ static int FastPath_clear(FastPath *self) {
     Py_CLEAR(self->geo_lookup); Py_CLEAR(self->geo_nets); Py_CLEAR(self->ids); Py_CLEAR(self->net_cache);
     Py_CLEAR(self->ip_fn); Py_CLEAR(self->encode); Py_CLEAR(self->facts_type);
     Py_CLEAR(self->redirect_headers); Py_CLEAR(self->names); Py_CLEAR(self->defaults);
+    Py_CLEAR(self->name_bytes);
+    if (self->slots) {
+        for (int i = 0; i < SHAPE_SLOTS; i++) {
+            self->slots[i].h = 0;
+            Py_CLEAR(self->slots[i].kb);
+            Py_CLEAR(self->slots[i].shape);
+        }
+    }
     return 0;
 }
 
 static void FastPath_dealloc(FastPath *self) {
     PyObject_GC_UnTrack(self);
     FastPath_clear(self);
+    PyMem_Free(self->slots);
+    self->slots = NULL;
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 

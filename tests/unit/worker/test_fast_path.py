@@ -540,3 +540,37 @@ def test_a_handler_is_freed_when_dropped(world):
         assert gone() is None
     finally:
         gc.enable()
+
+
+def test_a_shape_rebuilt_after_its_cache_was_emptied_is_picked_up(world):
+    """The compiled path keeps shapes by their header bytes; when ClickHandler's shape cache
+    is emptied (its bound) and a verdict goes to the rebuilt shape, the compiled path follows."""
+    fast, ref = _pair(world)
+    headers = {**HUMAN_HEADERS, "host": "go.acme.example"}
+    assert [_check(fast, ref, "GET", "/Ab3dEf7h", None, headers, "198.51.100.7", NOW) for _ in range(2)] == [
+        False, True]
+    fast._shapes.clear()  # what ClickHandler._shape does past 4,096 shapes
+    # a verdict key this shape has not seen (another network): judged in Python, into the new shape
+    served = [_check(fast, ref, "GET", "/Ab3dEf7h", None, headers, "20.2.5.7", NOW) for _ in range(3)]
+    assert served == [False, True, True]
+    # the first network's verdict lived in the old shape: judged once more, then remembered
+    assert [_check(fast, ref, "GET", "/Ab3dEf7h", None, headers, "198.51.100.7", NOW) for _ in range(2)] == [
+        False, True]
+    assert fast.fast.errors == 0
+
+
+def test_header_sets_whose_bytes_run_together_are_different_shapes(world):
+    """Each name and value is length-prefixed in the compiled path's shape key."""
+    fast, ref = _pair(world)
+    base = [("host", "go.acme.example"), ("user-agent", IPHONE)]
+    # without lengths both would read "accept" "text/html" "accept-language" "fr-CA"
+    a = _Items([*base, ("accept", "text/htmlaccept-languagefr-CA")])
+    b = _Items([*base, ("accept", "text/html"), ("accept-language", "fr-CA")])
+    lines = {}
+    for _ in range(3):
+        for name, headers in (("a", a), ("b", b)):
+            _check(fast, ref, "GET", "/Ab3dEf7h", None, headers, "198.51.100.7", NOW)
+            hit = fast.fast.click("GET", "/Ab3dEf7h", None, headers, "198.51.100.7", NOW)
+            lines[name] = msgspec.json.decode(hit[0], type=ClickEvent)
+    assert "accept-language" not in lines["a"].headers and lines["b"].headers["accept-language"] == "fr-CA"
+    assert lines["a"].lang is None and lines["b"].lang == "fr-CA"
