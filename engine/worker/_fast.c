@@ -382,46 +382,60 @@ static inline int is_trailing_junk(Py_UCS4 c) {
     return c < 128 && c && strchr(".,;:!?)]}>'\"/", (int)c) != NULL;
 }
 
+/* The client address, read once per click: its UTF-8, where its last part starts
+ * (v4_last_dot), and its "a.b.c" prefix, made on first use and shared by the three
+ * per-/24 caches (IP truncation, the bot network signal, geo), so it is hashed once. */
+typedef struct {
+    PyObject *ip;
+    const char *s;
+    Py_ssize_t n, dot;
+    int colon; /* a ':' before the last dot */
+    PyObject *pre;
+} Addr;
+
+static int addr_init(Addr *a, PyObject *ip) {
+    a->ip = ip;
+    a->pre = NULL;
+    a->s = PyUnicode_AsUTF8AndSize(ip, &a->n);
+    if (!a->s) return -1;
+    a->dot = v4_last_dot(a->s, a->n);
+    a->colon = a->dot > 0 && memchr(a->s, ':', (size_t)a->dot) != NULL;
+    return 0;
+}
+
+static PyObject *addr_prefix(Addr *a) { /* borrowed: the Addr owns it */
+    if (!a->pre) a->pre = PyUnicode_FromStringAndSize(a->s, a->dot);
+    return a->pre;
+}
+
 /* Truncated client IP: the /24 cache hit for a dotted quad, else ClickHandler._ip. */
-static PyObject *truncated_ip(FastPath *self, PyObject *ip) {
-    Py_ssize_t n;
-    const char *s = PyUnicode_AsUTF8AndSize(ip, &n);
-    if (!s) return NULL;
-    Py_ssize_t dot = v4_last_dot(s, n);
-    if (dot > 0 && memchr(s, ':', dot) == NULL) {
-        PyObject *pre = PyUnicode_FromStringAndSize(s, dot);
+static PyObject *truncated_ip(FastPath *self, Addr *a) {
+    if (a->dot > 0 && !a->colon) {
+        PyObject *pre = addr_prefix(a);
         if (!pre) return NULL;
         PyObject *hit = dget(self->net_cache, pre);
-        Py_DECREF(pre);
         if (hit) return Py_NewRef(hit);
         if (PyErr_Occurred()) return NULL;
     }
-    return PyObject_CallOneArg(self->ip_fn, ip);
+    return PyObject_CallOneArg(self->ip_fn, a->ip);
 }
 
 /* Classifier.dynamic_key's simple form (at most one network and one timing
  * signal), from the campaign's C_DYN = (by24 cache | None, match | None,
  * below | None); the network answer from the /24 cache when it has it. */
-static PyObject *dynamic_key(PyObject *spec, PyObject *asn, PyObject *ip, PyObject *since, double since_v) {
+static PyObject *dynamic_key(PyObject *spec, PyObject *asn, Addr *a, PyObject *since, double since_v) {
     PyObject *by24 = PyTuple_GET_ITEM(spec, 0), *match = PyTuple_GET_ITEM(spec, 1),
              *below = PyTuple_GET_ITEM(spec, 2), *net = NULL, *timing;
-    PyObject *ip_or_none = PyUnicode_GET_LENGTH(ip) ? ip : Py_None;
+    PyObject *ip_or_none = a->n ? a->ip : Py_None;
     if (match == Py_None) {
         net = Py_NewRef(Py_None);
     } else {
-        if (asn == Py_None && by24 != Py_None && ip_or_none != Py_None) {
-            Py_ssize_t n;
-            const char *s = PyUnicode_AsUTF8AndSize(ip, &n);
-            if (!s) return NULL;
-            Py_ssize_t dot = v4_last_dot(s, n);
-            if (dot >= 0) {
-                PyObject *pre = PyUnicode_FromStringAndSize(s, dot);
-                if (!pre) return NULL;
-                net = dget(by24, pre);
-                Py_DECREF(pre);
-                Py_XINCREF(net);
-                if (!net && PyErr_Occurred()) return NULL;
-            }
+        if (asn == Py_None && by24 != Py_None && ip_or_none != Py_None && a->dot >= 0) {
+            PyObject *pre = addr_prefix(a);
+            if (!pre) return NULL;
+            net = dget(by24, pre);
+            Py_XINCREF(net);
+            if (!net && PyErr_Occurred()) return NULL;
         }
         if (!net) {
             PyObject *margs[2] = {asn, ip_or_none};
@@ -465,18 +479,13 @@ static PyObject *plain_url(PyObject *tmpl, PyObject *variant, PyObject *route) {
 static int get_ll(PyObject *o, PyObject *name, long long *out);
 
 /* GeoReader.lookup's /24 answer when it has one (_v4_net24's key); NULL without error: ask it. */
-static PyObject *geo_cached(FastPath *self, PyObject *ip) {
+static PyObject *geo_cached(FastPath *self, Addr *a) {
     if (self->geo_nets == Py_None) return NULL;
-    Py_ssize_t n;
-    const char *s = PyUnicode_AsUTF8AndSize(ip, &n);
-    if (!s) return NULL;
-    Py_ssize_t dot = v4_last_dot(s, n);
-    if (dot < 0 || memchr(s, ':', dot) != NULL) return NULL;
-    if (n - dot - 1 > 1 && s[dot + 1] == '0') return NULL; /* a leading zero: not canonical */
-    PyObject *pre = PyUnicode_FromStringAndSize(s, dot);
+    if (a->dot < 0 || a->colon) return NULL;
+    if (a->n - a->dot - 1 > 1 && a->s[a->dot + 1] == '0') return NULL; /* a leading zero: not canonical */
+    PyObject *pre = addr_prefix(a);
     if (!pre) return NULL;
     PyObject *hit = dget(self->geo_nets, pre);
-    Py_DECREF(pre);
     Py_XINCREF(hit);
     return hit;
 }
@@ -558,7 +567,13 @@ static PyObject *click_impl(FastPath *self, PyObject *method, PyObject *path, Py
              *asn = NULL, *ipt = NULL, *tail = NULL, *line = NULL, *hdrs = NULL, *rec_variant = NULL,
              *dstatus = NULL, *since_r = NULL, *hostname = NULL;
     struct shape_slot *slot = NULL;
+    Addr addr;
     Py_ssize_t i, n;
+    if (addr_init(&addr, ip) < 0) {
+        PyErr_Clear();
+        self->declined++;
+        Py_RETURN_NONE;
+    }
 
     /* 1. the shape: the headers we read, in the order sent */
     items = PyObject_CallMethodNoArgs(headers, s_items);
@@ -685,7 +700,7 @@ static PyObject *click_impl(FastPath *self, PyObject *method, PyObject *path, Py
 
     /* 5. geo, time since send */
     if (self->geo_lookup != Py_None && PyUnicode_GET_LENGTH(ip) > 0) {
-        geo = geo_cached(self, ip);
+        geo = geo_cached(self, &addr);
         if (!geo && !PyErr_Occurred()) geo = PyObject_CallOneArg(self->geo_lookup, ip);
         if (!geo) goto error;
     } else {
@@ -716,7 +731,7 @@ static PyObject *click_impl(FastPath *self, PyObject *method, PyObject *path, Py
     } else {
         PyObject *spec = PyTuple_GET_ITEM(camp, C_DYN);
         if (spec != Py_None) {
-            dyn = dynamic_key(spec, asn, ip, since, since_v);
+            dyn = dynamic_key(spec, asn, &addr, since, since_v);
         } else {
             PyObject *dargs[4] = {cls, asn, PyUnicode_GET_LENGTH(ip) ? ip : Py_None, since};
             dyn = PyObject_VectorcallMethod(s_dynamic_key, dargs, 4 | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL);
@@ -881,7 +896,7 @@ routed:
     } else {
         since_r = Py_NewRef(Py_None);
     }
-    ipt = truncated_ip(self, ip);
+    ipt = truncated_ip(self, &addr);
     if (!ipt) goto error;
     tail = PyObject_GetAttr(shape, s_tail);
     if (!tail) goto error;
@@ -931,6 +946,7 @@ error:
     result = Py_NewRef(Py_None);
 done:
     if (result == Py_None) self->declined++;
+    Py_XDECREF(addr.pre);
     Py_XDECREF(hostname);
     Py_XDECREF(items); Py_XDECREF(seq); Py_XDECREF(key); Py_XDECREF(shape); Py_XDECREF(host_v);
     Py_XDECREF(token); Py_XDECREF(raw); Py_XDECREF(rec); Py_XDECREF(rec_campaign);
