@@ -386,9 +386,7 @@ class CompiledCampaign:
             clock = self.store_clock(index)
             minute, weekday = clock.local(now)
             hit = open_at(self.stores[index].hours, minute, weekday)
-            start = m * 60
-            off = clock.offset(start)
-            if off % 60 == 0 and clock.offset(start + 59) == off:
+            if minute_stable(clock, now):
                 self._open_now[index] = hit
         return hit
 

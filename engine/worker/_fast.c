@@ -57,8 +57,7 @@ enum { P_RETIRED, P_ENDS_AT, P_STARTS_AT, P_EXPIRED, P_NOT_YET_LIVE, P_DEFAULT, 
 static PyObject *s_items, *s_host, *s_tail, *s_verdicts, *s_prepared, *s_ua, *s_lang_header,
     *s_campaign, *s_recipient, *s_variant, *s_const, *s_memo, *s_status, *s_url, *s_route,
     *s_store, *s_store_source, *s_device, *s_lang, *s_country, *s_region, *s_city,
-    *s_accuracy_km, *s_asn, *s_dynamic_key, *s_round, *s_redirect, *s_click, *s_recipient_kind,
-    *s_campaign_kind, *s_default, *s_expired, *s_not_yet_live, *s_location, *i_302, *i_3;
+    *s_accuracy_km, *s_asn, *s_dynamic_key, *s_round, *s_redirect, *s_click, *s_default, *s_expired, *s_not_yet_live, *s_location, *i_302, *i_3;
 
 /* ------------------------------------------------------------------ event ids
  * engine.clicklog.EventIds, compiled: a monotonic ULID per click (48-bit ms,
@@ -191,6 +190,10 @@ typedef struct {
     PyObject *name_bytes;    /* tuple of bytes: the names of shape_names, UTF-8 */
 } FastPath;
 #define SHAPE_SLOTS 4096
+/* FastPath's constructor arguments, in order: each an object field of the same name. */
+#define FASTPATH_ARGS(X) X(shapes) X(shape_names) X(hosts) X(raw_get) X(decode) X(campaigns) \
+    X(geo_lookup) X(ids) X(net_cache) X(ip_fn) X(encode) X(facts_type) X(redirect_headers) X(names) \
+    X(defaults) X(geo_nets)
 
 /* ------------------------------------------------------------------ buffer */
 typedef struct {
@@ -908,7 +911,7 @@ routed:
             [F_ID] = event_id, [F_TS] = ms_obj, [F_KIND] = s_click, [F_STATUS] = i_302,
             [F_ANSWER] = s_redirect, [F_VERDICT] = verdict ? verdict : defaults_unjudged,
             [F_REASONS] = reasons ? reasons : defaults_reasons, [F_POLICY] = policy,
-            [F_TOKEN] = token, [F_LINK] = has_recipient ? s_recipient_kind : s_campaign_kind,
+            [F_TOKEN] = token, [F_LINK] = has_recipient ? s_recipient : s_campaign, /* the link kinds */
             [F_CAMPAIGN] = PyTuple_GET_ITEM(camp, C_ID),
             [F_RECIPIENT] = has_recipient ? recipient : Py_None, [F_VARIANT] = variant,
             [F_ROUTE] = route, [F_STORE] = store, [F_STORE_SOURCE] = store_source, [F_DEST] = url,
@@ -1050,9 +1053,14 @@ static int write_line(PyObject *writer, PyObject *line, double now, PyObject *no
             return ok ? 0 : -1;
         }
         if (n < 0) {
-            r = PyObject_CallMethod(writer, "_write_error", "i", errno);
+            PyObject *e = PyLong_FromLong(errno);
+            r = e ? PyObject_CallMethodOneArg(writer, s__write_error, e) : NULL;
+            Py_XDECREF(e);
         } else {
-            r = PyObject_CallMethod(writer, "_short_write", "nn", (Py_ssize_t)n, len);
+            PyObject *got = PyLong_FromSsize_t((Py_ssize_t)n), *want = PyLong_FromSsize_t(len);
+            r = got && want ? PyObject_CallMethodObjArgs(writer, s__short_write, got, want, NULL) : NULL;
+            Py_XDECREF(got);
+            Py_XDECREF(want);
         }
     }
     if (!r) return -1;
@@ -1168,9 +1176,9 @@ out:
 
 /* ------------------------------------------------------------------ type */
 static int FastPath_init(FastPath *self, PyObject *args, PyObject *kwds) {
-    static char *kwlist[] = {"shapes", "shape_names", "hosts", "raw_get", "decode", "campaigns",
-                             "geo_lookup", "ids", "net_cache", "ip_fn", "encode", "facts_type",
-                             "redirect_headers", "names", "defaults", "geo_nets", NULL};
+#define KWNAME(f) #f,
+    static char *kwlist[] = {FASTPATH_ARGS(KWNAME) NULL};
+#undef KWNAME
     PyObject *o[16];
     if (!PyArg_ParseTupleAndKeywords(args, kwds, "O!O!O!OOO!OOO!OOOO!O!O!O:FastPath", kwlist,
                                      &PyDict_Type, &o[0], &PyFrozenSet_Type, &o[1], &PyDict_Type, &o[2],
@@ -1261,10 +1269,9 @@ static int FastPath_init(FastPath *self, PyObject *args, PyObject *kwds) {
     Py_XSETREF(self->name_bytes, PyList_AsTuple(names_list));
     Py_DECREF(names_list);
     if (!self->name_bytes) return -1;
-    PyObject **slots[16] = {&self->shapes, &self->shape_names, &self->hosts, &self->raw_get,
-                            &self->decode, &self->campaigns, &self->geo_lookup, &self->ids,
-                            &self->net_cache, &self->ip_fn, &self->encode, &self->facts_type,
-                            &self->redirect_headers, &self->names, &self->defaults, &self->geo_nets};
+#define FIELD(f) &self->f,
+    PyObject **slots[] = {FASTPATH_ARGS(FIELD)};
+#undef FIELD
     for (int i = 0; i < 16; i++) {
         Py_INCREF(o[i]);
         Py_XSETREF(*slots[i], o[i]);
@@ -1273,11 +1280,9 @@ static int FastPath_init(FastPath *self, PyObject *args, PyObject *kwds) {
 }
 
 static int FastPath_traverse(FastPath *self, visitproc visit, void *arg) {
-    Py_VISIT(self->shapes); Py_VISIT(self->shape_names); Py_VISIT(self->hosts);
-    Py_VISIT(self->raw_get); Py_VISIT(self->decode); Py_VISIT(self->campaigns);
-    Py_VISIT(self->geo_lookup); Py_VISIT(self->geo_nets); Py_VISIT(self->ids); Py_VISIT(self->net_cache);
-    Py_VISIT(self->ip_fn); Py_VISIT(self->encode); Py_VISIT(self->facts_type);
-    Py_VISIT(self->redirect_headers); Py_VISIT(self->names); Py_VISIT(self->defaults);
+#define VISIT(f) Py_VISIT(self->f);
+    FASTPATH_ARGS(VISIT)
+#undef VISIT
     Py_VISIT(self->name_bytes);
     if (self->slots) {
         for (int i = 0; i < SHAPE_SLOTS; i++) Py_VISIT(self->slots[i].shape);
@@ -1286,11 +1291,9 @@ static int FastPath_traverse(FastPath *self, visitproc visit, void *arg) {
 }
 
 static int FastPath_clear(FastPath *self) {
-    Py_CLEAR(self->shapes); Py_CLEAR(self->shape_names); Py_CLEAR(self->hosts);
-    Py_CLEAR(self->raw_get); Py_CLEAR(self->decode); Py_CLEAR(self->campaigns);
-    Py_CLEAR(self->geo_lookup); Py_CLEAR(self->geo_nets); Py_CLEAR(self->ids); Py_CLEAR(self->net_cache);
-    Py_CLEAR(self->ip_fn); Py_CLEAR(self->encode); Py_CLEAR(self->facts_type);
-    Py_CLEAR(self->redirect_headers); Py_CLEAR(self->names); Py_CLEAR(self->defaults);
+#define CLEAR(f) Py_CLEAR(self->f);
+    FASTPATH_ARGS(CLEAR)
+#undef CLEAR
     Py_CLEAR(self->name_bytes);
     if (self->slots) {
         for (int i = 0; i < SHAPE_SLOTS; i++) {
@@ -1373,8 +1376,8 @@ PyMODINIT_FUNC PyInit__fast(void) {
     INTERN(s_device, "device"); INTERN(s_lang, "lang"); INTERN(s_country, "country");
     INTERN(s_region, "region"); INTERN(s_city, "city"); INTERN(s_accuracy_km, "accuracy_km");
     INTERN(s_asn, "asn"); INTERN(s_dynamic_key, "dynamic_key"); INTERN(s_round, "__round__");
-    INTERN(s_redirect, "redirect"); INTERN(s_click, "click"); INTERN(s_recipient_kind, "recipient");
-    INTERN(s_campaign_kind, "campaign"); INTERN(s_default, "default"); INTERN(s_expired, "expired");
+    INTERN(s_redirect, "redirect"); INTERN(s_click, "click");
+    INTERN(s_default, "default"); INTERN(s_expired, "expired");
     INTERN(s_not_yet_live, "not-yet-live"); INTERN(s_location, "location");
     for (int c = 0; c < 0x20; c++) NEEDS_ESCAPE[c] = 1;
     NEEDS_ESCAPE['"'] = NEEDS_ESCAPE['\\'] = 1;

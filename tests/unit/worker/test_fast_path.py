@@ -16,7 +16,7 @@ import pytest
 from fixtures.geo import build_city_mmdb
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from worker_unit_support import HUMAN_HEADERS, IPHONE, NOW, campaign
+from worker_unit_support import HUMAN_HEADERS, IPHONE, NOW, Items, campaign
 
 from engine.clicklog import ClickEvent, EventIds
 from engine.routing import GeoReader
@@ -165,19 +165,6 @@ def _pair(world):
     return fast, ref
 
 
-class _Items:
-    """Granian-like headers: ``items()`` gives every (name, value) pair, repeats included."""
-
-    def __init__(self, pairs):
-        self.pairs = pairs
-
-    def items(self):
-        return list(self.pairs)
-
-    def get(self, key, default=None):
-        return next((v for k, v in reversed(self.pairs) if k == key), default)
-
-
 def _check(fast: ClickHandler, ref: ClickHandler, method, path, authority, headers, ip, now):
     """One request through both handlers; returns whether the compiled path answered it."""
     want = ref.handle(method, path, authority, headers, ip, now)
@@ -236,7 +223,7 @@ def test_remembered_decisions_through_the_compiled_path(world):
     # the recipient in Pago Pago first: its answer changes with the hour, and the first
     # click of a minute must not be answered from the minute before
     tokens = sorted((f"/{t}" for t, rec in _TOKENS if rec.campaign == 1), key=lambda p: p != "/Rr3dEf7q")
-    header_sets = [_Items([("host", "go.acme.example"), ("user-agent", ua), ("accept", "text/html"),
+    header_sets = [Items([("host", "go.acme.example"), ("user-agent", ua), ("accept", "text/html"),
                            ("accept-language", lang)])
                    for ua, lang in ((IPHONE, "fr-CA"), ("Mozilla/5.0 (X11; Linux x86_64)", "en"))]
     served = 0
@@ -253,7 +240,7 @@ def test_remembered_decisions_through_the_compiled_path(world):
 
 def test_rules_geo_and_escapes_through_the_compiled_path(world):
     fast, ref = _pair(world)
-    headers = _Items([("host", "go.acme.example"), ("user-agent", IPHONE), ("accept", "text/html"),
+    headers = Items([("host", "go.acme.example"), ("user-agent", IPHONE), ("accept", "text/html"),
                       ("accept-language", "fr-CA"), ("x-forwarded-for", "1.2.3.4")])
     lines = []
     for ip in ("20.3.7.9", "20.3.7.9", "20.3.7.10", "20.2.5.1", "20.2.5.1", "198.51.100.1", "198.51.100.1"):
@@ -298,7 +285,7 @@ _request = st.tuples(
 def test_compiled_and_python_paths_agree_on_any_traffic(world, header_sets, requests):
     fast, ref = _pair(world)
     for which, method, path, ip, dt, authority in requests + requests + requests[::-1]:
-        _check(fast, ref, method, path, authority, _Items(header_sets[which]), ip, NOW + dt)
+        _check(fast, ref, method, path, authority, Items(header_sets[which]), ip, NOW + dt)
     assert fast.fast.errors == 0
 
 
@@ -564,8 +551,8 @@ def test_header_sets_whose_bytes_run_together_are_different_shapes(world):
     fast, ref = _pair(world)
     base = [("host", "go.acme.example"), ("user-agent", IPHONE)]
     # without lengths both would read "accept" "text/html" "accept-language" "fr-CA"
-    a = _Items([*base, ("accept", "text/htmlaccept-languagefr-CA")])
-    b = _Items([*base, ("accept", "text/html"), ("accept-language", "fr-CA")])
+    a = Items([*base, ("accept", "text/htmlaccept-languagefr-CA")])
+    b = Items([*base, ("accept", "text/html"), ("accept-language", "fr-CA")])
     lines = {}
     for _ in range(3):
         for name, headers in (("a", a), ("b", b)):

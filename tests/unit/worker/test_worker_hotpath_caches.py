@@ -15,6 +15,7 @@ import pytest
 from fixtures.geo import build_city_mmdb
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from worker_unit_support import Items
 
 from engine.bots import compile_policy
 from engine.bots._classify import _NetworkCheck
@@ -224,19 +225,6 @@ _request = st.tuples(
 )
 
 
-class _Items:
-    """Granian-like headers: ``items()`` gives every (name, value) pair, repeats included."""
-
-    def __init__(self, pairs):
-        self.pairs = pairs
-
-    def items(self):
-        return list(self.pairs)
-
-    def get(self, key, default=None):
-        return next((v for k, v in reversed(self.pairs) if k == key), default)
-
-
 def _comparable(out):
     ev = out.click_event()
     if ev is None:
@@ -281,8 +269,8 @@ def test_warm_shape_and_verdict_caches_answer_like_a_cold_handler(shape_snapshot
     for which, method, path, ip, after, authority in requests + requests[::-1]:
         pairs = header_sets[which]
         now = NOW - 3600 + after
-        got = warm.handle(method, path, authority, _Items(pairs), ip, now)
-        cold = ClickHandler(snap, worker="h:1").handle(method, path, authority, _Items(pairs), ip, now)
+        got = warm.handle(method, path, authority, Items(pairs), ip, now)
+        cold = ClickHandler(snap, worker="h:1").handle(method, path, authority, Items(pairs), ip, now)
         assert _comparable(got) == _comparable(cold), (pairs, method, path, ip, after, authority)
         if got.event is not None:
             assert got.line.count(b"\n") == 1 and got.line.endswith(b"}\n")

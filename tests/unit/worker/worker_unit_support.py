@@ -47,3 +47,16 @@ TOKENS = [
 ]
 
 
+
+
+class Items:
+    """Granian-like headers: ``items()`` gives every (name, value) pair, repeats included."""
+
+    def __init__(self, pairs: list[tuple[str, str]]) -> None:
+        self.pairs = pairs
+
+    def items(self) -> list[tuple[str, str]]:
+        return list(self.pairs)
+
+    def get(self, key: str, default: str | None = None) -> str | None:
+        return next((v for k, v in reversed(self.pairs) if k == key), default)
