@@ -31,6 +31,14 @@ Method
   within 5% of 80% of that server's measured saturation rate. Latency is
   measured per request from send to answer and is *not* corrected for
   coordinated omission, unlike wrk2's.
+- The p99 at 80% is measured for bare Granian too, at 80% of *its own*
+  saturation rate: the baseline side by side, so a tail that belongs to
+  Granian, wrk and this machine is not read as smslink's. After calibration the
+  three servers alternate over ``--at80-rounds`` rounds (default 3) of
+  ``--seconds`` each and the figures are medians, every p99 printed too.
+- wrk's own CPU (user + system, a share of its core) is printed for the runs
+  at 80%: its exponential pauses run through Lua and its timer list, and a
+  client near a full core adds its own queueing to the latency it reports.
 """
 
 from __future__ import annotations
@@ -40,6 +48,7 @@ import os
 import platform
 import random
 import re
+import resource
 import shutil
 import signal
 import socket
@@ -236,16 +245,24 @@ def tree_cpu_seconds(pid: int) -> float:
     return total
 
 
+def _children_cpu() -> float:
+    """User + system CPU seconds of this process's finished children (each wrk run)."""
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime
+
+
 def wrk(port: int, script: Path, seconds: int, connections: int, delay_ms: int = 0,
         server_pid: int | None = None) -> dict[str, float]:
     env = {**os.environ, "BENCH_DELAY_MS": str(delay_ms)}
     cpu0 = tree_cpu_seconds(server_pid) if server_pid else 0.0
+    kids0, t0 = _children_cpu(), time.monotonic()
     out = subprocess.run(
         ["taskset", "-c", "1", "wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency",
          "-s", str(script), f"http://127.0.0.1:{port}/"],
         capture_output=True, text=True, env=env, check=True,
     ).stdout
     cpu = tree_cpu_seconds(server_pid) - cpu0 if server_pid else 0.0
+    client = (_children_cpu() - kids0) / (time.monotonic() - t0)  # wrk's share of its core
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     n = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
     lat = {}
@@ -254,7 +271,7 @@ def wrk(port: int, script: Path, seconds: int, connections: int, delay_ms: int =
         lat[pct] = float(m.group(1)) * _UNIT[m.group(2)] if m else float("nan")  # type: ignore[union-attr]
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     sock_err = re.search(r"Socket errors: (.*)", out)
-    return {"rps": rps, "p50": lat["50"], "p99": lat["99"], "cpu_us": cpu / max(n, 1) * 1e6,
+    return {"rps": rps, "p50": lat["50"], "p99": lat["99"], "cpu_us": cpu / max(n, 1) * 1e6, "client": client,
             "non3xx": float(errors.group(1)) if errors else 0.0,
             "sockerr": 1.0 if sock_err else 0.0}
 
@@ -265,6 +282,7 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--seconds", type=int, default=10)
     ap.add_argument("--connections", type=int, default=64)
+    ap.add_argument("--at80-rounds", type=int, default=3, help="alternating rounds at 80%% of saturation")
     args = ap.parse_args()
     if not shutil.which("wrk") or not shutil.which("taskset"):
         raise SystemExit("bench-worker needs wrk and taskset: run `make tools` (apt-get install wrk util-linux)")
@@ -296,22 +314,38 @@ def main() -> None:
     # pauses (mean delay_ms). A connection sends its next request a pause after the last
     # answer, so it offers 1 / (pause + response time): the connection count is calibrated
     # until the served rate is within 5% of the target (at most four runs).
+    # The first round calibrates each server's connection count; every round's
+    # measurement counts (the calibrated one included) and the figures are medians.
     delay_ms = 10
-    at80: dict[str, dict[str, float]] = {}
-    for kind in ("plain", "full"):
-        target = 0.8 * med[kind]["rps"]
-        conns = max(1, round(target * (delay_ms + med["bare"]["p50"]) / 1000))
-        proc, port = start(kind, snap, mmdb, args.workers)
-        try:
-            wrk(port, scripts[kind], 2, conns, delay_ms)
-            for _ in range(4):
-                r = {**wrk(port, scripts[kind], args.seconds, conns, delay_ms), "target": target, "conns": conns}
-                if abs(r["rps"] - target) <= 0.05 * target:
-                    break
-                conns = max(1, round(conns * target / max(r["rps"], 1.0)))
-            at80[kind] = r
-        finally:
-            stop(proc)
+    at80_kinds = ("bare", "plain", "full")
+    at80_runs: dict[str, list[dict[str, float]]] = {k: [] for k in at80_kinds}
+    conns_for: dict[str, int] = {}
+    for rnd in range(max(1, args.at80_rounds)):
+        for kind in at80_kinds:
+            target = 0.8 * med[kind]["rps"]
+            proc, port = start(kind, snap, mmdb, args.workers)
+            try:
+                if kind not in conns_for:
+                    conns = max(1, round(target * (delay_ms + med["bare"]["p50"]) / 1000))
+                    wrk(port, scripts[kind], 2, conns, delay_ms)
+                    for _ in range(4):
+                        r = wrk(port, scripts[kind], args.seconds, conns, delay_ms, server_pid=proc.pid)
+                        if abs(r["rps"] - target) <= 0.05 * target:
+                            break
+                        conns = max(1, round(conns * target / max(r["rps"], 1.0)))
+                    conns_for[kind] = conns
+                else:
+                    wrk(port, scripts[kind], 2, conns_for[kind], delay_ms)
+                    r = wrk(port, scripts[kind], args.seconds, conns_for[kind], delay_ms, server_pid=proc.pid)
+            finally:
+                stop(proc)
+            at80_runs[kind].append({**r, "target": target, "conns": conns_for[kind]})
+            print(f"at 80% round {rnd + 1} {kind:6s}: {r['rps']:9.0f} req/s ({target:.0f} wanted, "
+                  f"{conns_for[kind]} connections)  p50 {r['p50']:.2f} ms  p99 {r['p99']:.2f} ms  "
+                  f"server CPU {r['cpu_us']:.1f} us/req  wrk CPU {r['client']:.2f} of its core")
+    at80 = {k: {m: statistics.median(r[m] for r in v) for m in ("rps", "p50", "p99", "cpu_us", "client",
+                                                              "target", "conns")}
+            for k, v in at80_runs.items()}
 
     print()
     print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs, {platform.platform()}")
@@ -339,12 +373,19 @@ def main() -> None:
           "(same worker options: what the campaign's routing costs)")
     print("(server CPU per request = user+system time of the server's processes / requests answered:"
           " steadier than req/s when other work shares the machine)")
-    for k in ("plain", "full"):
+    print()
+    print(f"at 80% of each server's own saturation: connections x 1 request per {delay_ms} ms (mean, exponential)"
+          f" + answer; medians of {len(at80_runs['bare'])} alternating rounds; not corrected for coordinated omission")
+    print(f"{'':40s} {'wanted':>8s} {'served':>8s} {'conns':>6s} {'p50 ms':>7s} {'p99 ms':>7s} "
+          f"{'server us/req':>14s} {'wrk CPU':>8s}   every p99")
+    for k in at80_kinds:
         r = at80[k]
-        print(f"at 80% of {names[k][:3]}'s saturation ({r['target']:.0f} req/s wanted, {int(r['conns'])} connections "
-              f"x 1 request per {delay_ms} ms (mean, exponential) + answer, {r['rps']:.0f} req/s served): p50 {r['p50']:.2f} ms, "
-              f"p99 {r['p99']:.2f} ms" + ("   (goal p99 < 5 ms)" if k == "plain" else "")
-              + "; not corrected for coordinated omission")
+        every = ", ".join(f"{x['p99']:.2f}" for x in at80_runs[k])
+        print(f"{names[k]:40s} {r['target']:8.0f} {r['rps']:8.0f} {int(r['conns']):6d} {r['p50']:7.2f} "
+              f"{r['p99']:7.2f} {r['cpu_us']:14.1f} {r['client']:8.2f}   {every}"
+              + ("   (goal p99 < 5 ms)" if k == "plain" else ""))
+    print(f"p99 at 80%, (2) against (1) at its own 80%: {at80['plain']['p99']:.2f} vs {at80['bare']['p99']:.2f} ms"
+          f" ({at80['plain']['p99'] / at80['bare']['p99']:.2f}x)")
 
 if __name__ == "__main__":
     main()
