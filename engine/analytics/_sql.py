@@ -91,6 +91,10 @@ ENUMS: dict[str, tuple[str, tuple[str, ...]]] = {
 }
 
 
+#: Verdicts of machines: a token whose clicks all have one of these is machine-only.
+MACHINE_VERDICTS: tuple[str, ...] = ("preview", "scanner", "bot")
+
+
 def create_types_sql() -> list[str]:
     """Statements creating the ENUM types of the report's table."""
     return [
@@ -184,22 +188,6 @@ def _dc_like(datacenter_reasons: list[str]) -> str:
     return " OR ".join(f"contains(reasons, {_quote(chr(34) + r)})" for r in datacenter_reasons) or "false"
 
 
-def sequence_tokens(base: str, *, fetch_before_tap_s: float, datacenter_reasons: list[str]) -> str:
-    """Recipient-link tokens with a click that fetch-before-tap or datacenter-then-phone could move.
-
-    That is a ``human`` or ``suspect`` click sooner than ``fetch_before_tap_s``
-    after the send, or with a (possible) datacenter reason. With
-    ``burst_spans`` these are the only tokens ``token_stats`` can mark, so
-    only their clicks are read again.
-    """
-    movable = f"verdict IN ({_sql_list(MOVABLE_VERDICTS)})"
-    return f"""
-SELECT DISTINCT token FROM {base}
-WHERE kind = 'click' AND link = 'recipient' AND {movable}
-  AND ((since_send_s >= 0 AND since_send_s < {float(fetch_before_tap_s)!r}) OR {_dc_like(datacenter_reasons)})
-"""
-
-
 def token_stats(
     base: str, *, spans: str, fetch_before_tap_s: float, burst_addresses: int, datacenter_reasons: list[str],
 ) -> str:
@@ -214,8 +202,12 @@ def token_stats(
     fetch-before-tap a movable click sooner than ``fetch_before_tap_s`` after
     the send with a human click after it, datacenter-then-phone a movable
     click with a (possible) datacenter reason with a human click from a phone
-    after it. The report runs it over the clicks of the tokens in
-    ``burst_spans`` or ``sequence_tokens`` only (no other token can be marked).
+    after it.
+
+    The same pass says, per token, its campaign and whether every click is a
+    machine's (``machine_only``: preview, scanner or bot, as judged before
+    the stream rules; ``MACHINE_ONLY`` corrects it for the re-judged tokens),
+    so the report groups every recipient-link click by token once.
     """
     movable = f"verdict IN ({_sql_list(MOVABLE_VERDICTS)})"
     # Addresses compared through their 64-bit hashes: min <> max means two
@@ -224,10 +216,12 @@ def token_stats(
     phone = f"device IN ({_sql_list(PHONE_DEVICES)})"
     early = f"{movable} AND since_send_s >= 0 AND since_send_s < {float(fetch_before_tap_s)!r}"
     return f"""
-SELECT token,
+SELECT token, campaign, machine_only,
        two_clicks AND (burst_possible AND hash(token) IN (SELECT h FROM {spans}) OR sequence_possible) AS stage1
 FROM (
     SELECT token,
+           any_value(campaign) AS campaign,
+           bool_and(verdict IN ({_sql_list(MACHINE_VERDICTS)})) AS machine_only,
            count(*) >= 2
            AND bool_or({movable})
            AND (min(ip_h) <> max(ip_h) OR (bool_or(ip_h IS NULL) AND min(asn) <> max(asn))) AS two_clicks,
@@ -235,7 +229,7 @@ FROM (
            coalesce(min(ts) FILTER ({early}) <= max(ts) FILTER (verdict = 'human'), false)
            OR coalesce(min(ts) FILTER ({movable} AND ({_dc_like(datacenter_reasons)}))
                        <= max(ts) FILTER (verdict = 'human' AND {phone}), false) AS sequence_possible
-    FROM (SELECT token, verdict, reasons, since_send_s, asn, ts, device,
+    FROM (SELECT token, campaign, verdict, reasons, since_send_s, asn, ts, device,
                  CASE WHEN ip <> '' THEN hash(ip) END AS ip_h
           FROM {base}
           WHERE kind = 'click' AND link = 'recipient')
@@ -415,16 +409,19 @@ WHERE kind = 'click' AND verdict = 'human'
 # as ``count(DISTINCT recipient)`` would.
 
 #: Unique human clickers per campaign and variant. A recipient holds one
-#: token per campaign, so clickers add up across variants.
+#: token per campaign, so clickers add up across variants. ``{humans}`` is
+#: ``humans`` over a warehouse copy (the report runs it over ``humans_mixed``
+#: only and counts the other recipients from ``HUMAN_RECIPIENTS``).
 CLICKERS = """
 SELECT campaign, variant, count(recipient) AS clickers
-FROM (SELECT campaign, variant, recipient FROM humans WHERE link = 'recipient' GROUP BY ALL)
+FROM (SELECT campaign, variant, recipient FROM {humans} WHERE link = 'recipient' GROUP BY ALL)
 GROUP BY ALL
 """
 
 #: Recipient-link tokens of ``{clicks}`` whose clicks are all preview,
-#: scanner or bot (the report runs it over ``clicks_judged``, before the
-#: stream rules: ``MACHINE_ONLY`` keeps the tokens the stream step left alone).
+#: scanner or bot. The report reads the same from ``token_stats`` (one pass
+#: over the tokens for both), before the stream rules: ``MACHINE_ONLY`` keeps
+#: the tokens the stream step left alone.
 MACHINE_TOKENS = """
 SELECT token, any_value(campaign) AS campaign
 FROM {clicks}
@@ -447,12 +444,12 @@ GROUP BY campaign
 """
 
 #: One breakdown of human clicks by ``{dim}`` (route, store, device or
-#: country/region): clicks and distinct recipients.
+#: country/region): clicks and distinct recipients (``{humans}`` as in ``CLICKERS``).
 BREAKDOWN = """
 SELECT campaign, {dim},
        sum(clicks)::BIGINT AS human_clicks,
        count(recipient) AS clickers
-FROM (SELECT campaign, {dim}, recipient, count(*) AS clicks FROM humans GROUP BY ALL)
+FROM (SELECT campaign, {dim}, recipient, count(*) AS clicks FROM {humans} GROUP BY ALL)
 GROUP BY ALL
 """
 
@@ -481,12 +478,93 @@ FIRST_HUMAN = """
 SELECT c.campaign, c.recipient,
        coalesce(bool_or(h.holdout), false) AS holdout,
        arg_min(coalesce(c.since_send_s, c.ts / 1000.0 - s.send_at), c.ts) AS since_send_s
-FROM humans AS c
+FROM {humans} AS c
 LEFT JOIN campaigns AS s ON s.id = c.campaign
 LEFT JOIN holdouts AS h ON h.campaign = c.campaign AND h.variant = c.variant
 WHERE c.link = 'recipient'
 GROUP BY c.campaign, c.recipient
 """
+
+#: The breakdown dimensions of the human clicks (``BREAKDOWN``, ``CLICKERS``).
+HUMAN_DIMS: tuple[str, ...] = ("variant", "route", "store", "device", "country", "region")
+
+# Every DISTINCT count above groups the human clicks by recipient. Most
+# recipients' clicks agree on every dimension (one variant, route, store,
+# device and place), so the report groups ``humans`` by recipient once
+# (``HUMAN_RECIPIENTS``) and counts those recipients from there, one row
+# each (``*_SINGLE``); the per-click statements run only over the rows of the
+# other recipients and of clicks without a recipient (``HUMANS_MIXED``). The
+# two parts hold disjoint recipients, so their counts add up to the
+# per-click statements' over all of ``humans``.
+
+#: Per (campaign, recipient) of ``humans``: human clicks; per dimension its
+#: lowest value (``<dim>_lo``); ``single`` when every click is a
+#: recipient-link click and every dimension holds one value (or none) across
+#: them; and what ``FIRST_HUMAN`` reads (holdout, first click's time since send).
+HUMAN_RECIPIENTS = (
+    "SELECT c.campaign, c.recipient, count(*) AS clicks, "
+    + "".join(f"min(c.{d}) AS {d}_lo, " for d in HUMAN_DIMS)
+    + "bool_and(c.link = 'recipient') AND "
+    + " AND ".join(
+        f"(count(c.{d}) = 0 OR (count(c.{d}) = count(*) AND min(c.{d}) = max(c.{d})))" for d in HUMAN_DIMS
+    )
+    + """ AS single,
+       coalesce(bool_or(h.holdout), false) AS holdout,
+       arg_min(coalesce(c.since_send_s, c.ts / 1000.0 - s.send_at), c.ts) AS since_send_s
+FROM humans AS c
+LEFT JOIN (SELECT id, any_value(send_at) AS send_at FROM campaigns GROUP BY id) AS s ON s.id = c.campaign
+LEFT JOIN (SELECT campaign, variant, bool_or(holdout) AS holdout FROM holdouts GROUP BY ALL) AS h
+       ON h.campaign = c.campaign AND h.variant = c.variant
+WHERE c.campaign IS NOT NULL AND c.recipient IS NOT NULL
+GROUP BY c.campaign, c.recipient
+"""
+)
+
+#: The rows of ``humans`` that ``HUMAN_RECIPIENTS`` does not count: clicks
+#: without a recipient, and every click of a recipient that is not ``single``.
+HUMANS_MIXED = """
+SELECT c.* FROM humans AS c
+ANTI JOIN (SELECT campaign, recipient FROM human_recipients WHERE single) AS r
+     ON r.campaign = c.campaign AND r.recipient = c.recipient
+"""
+
+#: ``CLICKERS`` of the single recipients.
+CLICKERS_SINGLE = """
+SELECT campaign, variant_lo AS variant, count(*) AS clickers
+FROM human_recipients WHERE single
+GROUP BY ALL
+"""
+
+#: ``BREAKDOWN`` of the single recipients (``{dim_lo}``: ``route_lo AS route``, ...).
+BREAKDOWN_SINGLE = """
+SELECT campaign, {dim_lo}, sum(clicks)::BIGINT AS human_clicks, count(*) AS clickers
+FROM human_recipients WHERE single
+GROUP BY ALL
+"""
+
+#: ``FIRST_HUMAN`` of the single recipients.
+FIRST_HUMAN_SINGLE = """
+SELECT campaign, recipient, holdout, since_send_s FROM human_recipients WHERE single
+"""
+
+def clickers_sql() -> str:
+    """``CLICKERS`` over all of ``humans``, from ``human_recipients`` and ``humans_mixed``."""
+    return (f"SELECT campaign, variant, sum(clickers)::BIGINT AS clickers FROM ({CLICKERS_SINGLE} "
+            f"UNION ALL {CLICKERS.format(humans='humans_mixed')}) GROUP BY ALL")
+
+
+def breakdown_sql(dims: tuple[str, ...]) -> str:
+    """``BREAKDOWN`` by ``dims`` over all of ``humans``, from ``human_recipients`` and ``humans_mixed``."""
+    dim = ", ".join(dims)
+    single = BREAKDOWN_SINGLE.format(dim_lo=", ".join(f"{d}_lo AS {d}" for d in dims))
+    return (f"SELECT campaign, {dim}, sum(human_clicks)::BIGINT AS human_clicks, sum(clickers)::BIGINT AS clickers "
+            f"FROM ({single} UNION ALL {BREAKDOWN.format(dim=dim, humans='humans_mixed')}) GROUP BY ALL")
+
+
+def first_human_sql() -> str:
+    """``FIRST_HUMAN`` over all of ``humans``, from ``human_recipients`` and ``humans_mixed``."""
+    return f"{FIRST_HUMAN_SINGLE} UNION ALL {FIRST_HUMAN.format(humans='humans_mixed')}"
+
 
 TIME_TO_FIRST = """
 SELECT campaign,
