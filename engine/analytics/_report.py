@@ -174,10 +174,9 @@ class _Settled:
     """The roll-ups' scans of every click (``clicks_judged``), run while the stream rules run.
 
     The stream step re-judges a few percent of the clicks; the cube (table
-    ``cube_judged``), the human clicks (table ``humans``) and the orphans
-    (never a stream token's) of all clicks are read meanwhile, and
-    ``_roll_up`` corrects the first two for ``stream_rows`` (and the
-    stream step's ``machine_tokens`` likewise).
+    ``cube_judged``), the human clicks (table ``humans``), the machine-only
+    tokens and the orphans (never a stream token's) of all clicks are read
+    meanwhile, and ``_roll_up`` corrects the first three for ``stream_rows``.
     """
 
     def __init__(self) -> None:
@@ -187,6 +186,7 @@ class _Settled:
         part = "clicks_judged"
         cur.execute(f"CREATE OR REPLACE TABLE cube_judged AS {_sql.CUBE.format(clicks=part)}")
         cur.execute(f"CREATE OR REPLACE TABLE humans AS {_sql.HUMANS.format(clicks=part)}")
+        cur.execute(f"CREATE OR REPLACE TABLE machine_tokens AS {_sql.MACHINE_TOKENS.format(clicks=part)}")
         self.orphans = cur.execute(_sql.ORPHANS_BY_HOUR.format(clicks=part)).fetchall()
 
 

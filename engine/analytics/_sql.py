@@ -91,10 +91,6 @@ ENUMS: dict[str, tuple[str, tuple[str, ...]]] = {
 }
 
 
-#: Verdicts of machines: a token whose clicks all have one of these is machine-only.
-MACHINE_VERDICTS: tuple[str, ...] = ("preview", "scanner", "bot")
-
-
 def create_types_sql() -> list[str]:
     """Statements creating the ENUM types of the report's table."""
     return [
@@ -188,6 +184,22 @@ def _dc_like(datacenter_reasons: list[str]) -> str:
     return " OR ".join(f"contains(reasons, {_quote(chr(34) + r)})" for r in datacenter_reasons) or "false"
 
 
+def sequence_tokens(base: str, *, fetch_before_tap_s: float, datacenter_reasons: list[str]) -> str:
+    """Recipient-link tokens with a click that fetch-before-tap or datacenter-then-phone could move.
+
+    That is a ``human`` or ``suspect`` click sooner than ``fetch_before_tap_s``
+    after the send, or with a (possible) datacenter reason. With
+    ``burst_spans`` these are the only tokens ``token_stats`` can mark, so
+    only their clicks are read again.
+    """
+    movable = f"verdict IN ({_sql_list(MOVABLE_VERDICTS)})"
+    return f"""
+SELECT DISTINCT token FROM {base}
+WHERE kind = 'click' AND link = 'recipient' AND {movable}
+  AND ((since_send_s >= 0 AND since_send_s < {float(fetch_before_tap_s)!r}) OR {_dc_like(datacenter_reasons)})
+"""
+
+
 def token_stats(
     base: str, *, spans: str, fetch_before_tap_s: float, burst_addresses: int, datacenter_reasons: list[str],
 ) -> str:
@@ -202,12 +214,8 @@ def token_stats(
     fetch-before-tap a movable click sooner than ``fetch_before_tap_s`` after
     the send with a human click after it, datacenter-then-phone a movable
     click with a (possible) datacenter reason with a human click from a phone
-    after it.
-
-    The same pass says, per token, its campaign and whether every click is a
-    machine's (``machine_only``: preview, scanner or bot, as judged before
-    the stream rules; ``MACHINE_ONLY`` corrects it for the re-judged tokens),
-    so the report groups every recipient-link click by token once.
+    after it. The report runs it over the clicks of the tokens in
+    ``burst_spans`` or ``sequence_tokens`` only (no other token can be marked).
     """
     movable = f"verdict IN ({_sql_list(MOVABLE_VERDICTS)})"
     # Addresses compared through their 64-bit hashes: min <> max means two
@@ -216,12 +224,10 @@ def token_stats(
     phone = f"device IN ({_sql_list(PHONE_DEVICES)})"
     early = f"{movable} AND since_send_s >= 0 AND since_send_s < {float(fetch_before_tap_s)!r}"
     return f"""
-SELECT token, campaign, machine_only,
+SELECT token,
        two_clicks AND (burst_possible AND hash(token) IN (SELECT h FROM {spans}) OR sequence_possible) AS stage1
 FROM (
     SELECT token,
-           any_value(campaign) AS campaign,
-           bool_and(verdict IN ({_sql_list(MACHINE_VERDICTS)})) AS machine_only,
            count(*) >= 2
            AND bool_or({movable})
            AND (min(ip_h) <> max(ip_h) OR (bool_or(ip_h IS NULL) AND min(asn) <> max(asn))) AS two_clicks,
@@ -229,7 +235,7 @@ FROM (
            coalesce(min(ts) FILTER ({early}) <= max(ts) FILTER (verdict = 'human'), false)
            OR coalesce(min(ts) FILTER ({movable} AND ({_dc_like(datacenter_reasons)}))
                        <= max(ts) FILTER (verdict = 'human' AND {phone}), false) AS sequence_possible
-    FROM (SELECT token, campaign, verdict, reasons, since_send_s, asn, ts, device,
+    FROM (SELECT token, verdict, reasons, since_send_s, asn, ts, device,
                  CASE WHEN ip <> '' THEN hash(ip) END AS ip_h
           FROM {base}
           WHERE kind = 'click' AND link = 'recipient')
@@ -419,9 +425,8 @@ GROUP BY ALL
 """
 
 #: Recipient-link tokens of ``{clicks}`` whose clicks are all preview,
-#: scanner or bot. The report reads the same from ``token_stats`` (one pass
-#: over the tokens for both), before the stream rules: ``MACHINE_ONLY`` keeps
-#: the tokens the stream step left alone.
+#: scanner or bot (the report runs it over ``clicks_judged``, before the
+#: stream rules: ``MACHINE_ONLY`` keeps the tokens the stream step left alone).
 MACHINE_TOKENS = """
 SELECT token, any_value(campaign) AS campaign
 FROM {clicks}

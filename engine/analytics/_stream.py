@@ -111,13 +111,25 @@ def _stream_step(
         "CREATE OR REPLACE TEMP TABLE burst_spans AS "
         + _sql.burst_spans(base, burst_window_s=rules.burst_window_s, burst_addresses=rules.burst_addresses)
     )
-    stage("  burst spans", t0)
-    # One GROUP BY token over every recipient-link click: the cheap half of
-    # the stream filter (stage 1) and the machine-only tokens together.
     con.execute(
-        "CREATE OR REPLACE TEMP TABLE token_stats AS "
+        "CREATE OR REPLACE TEMP TABLE candidates AS SELECT h FROM burst_spans UNION SELECT hash(token) FROM ("
+        + _sql.sequence_tokens(base, fetch_before_tap_s=rules.fetch_before_tap_s, datacenter_reasons=dc)
+        + ")"
+    )
+    stage("  burst spans, sequence tokens", t0)
+    # One scan of ``base`` copies the candidate tokens' clicks (a few percent
+    # of the lines); the token aggregate and the exact rules read that copy.
+    cols = ", ".join(f"c.{c}" for c in columns)
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE candidate_rows AS SELECT {cols} FROM {base} AS c "
+        "SEMI JOIN candidates AS t ON hash(c.token) = t.h "
+        "WHERE c.kind = 'click' AND c.link = 'recipient'"
+    )
+    stage("  candidate rows", t0)
+    con.execute(
+        "CREATE OR REPLACE TABLE token_stats AS "
         + _sql.token_stats(
-            base,
+            "candidate_rows",
             spans="burst_spans",
             fetch_before_tap_s=rules.fetch_before_tap_s,
             burst_addresses=rules.burst_addresses,
@@ -125,18 +137,7 @@ def _stream_step(
         )
     )
     con.execute("CREATE OR REPLACE TABLE stream_tokens AS SELECT token FROM token_stats WHERE stage1")
-    con.execute("CREATE OR REPLACE TABLE machine_tokens AS SELECT token, campaign FROM token_stats WHERE machine_only")
-    con.execute("DROP TABLE token_stats")
     moves.tokens_checked += int(con.execute("SELECT count(*) FROM stream_tokens").fetchall()[0][0])
-    stage("  token stats (stage 1, machine-only tokens)", t0)
-    # One scan of ``base`` copies the stage-1 tokens' clicks (a few percent of
-    # the lines); the exact rules read that copy.
-    cols = ", ".join(f"c.{c}" for c in columns)
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE candidate_rows AS SELECT {cols} FROM {base} AS c "
-        "SEMI JOIN stream_tokens AS t ON c.token = t.token "
-        "WHERE c.kind = 'click' AND c.link = 'recipient'"
-    )
     cols = ", ".join(columns)
     con.execute(f"CREATE OR REPLACE VIEW clicks_judged AS SELECT {cols} FROM {base}")
     con.execute(
@@ -144,14 +145,15 @@ def _stream_step(
         f"SELECT {cols} FROM {base} AS b ANTI JOIN stream_tokens AS s "
         f"ON b.token = s.token AND b.kind = 'click' AND b.link = 'recipient'"
     )
-    stage("  stage-1 rows", t0)
+    stage("  token stats, stage-1 rows", t0)
     side = _Alongside(con, alongside)
     try:
         # The rules' windows sort only what the rules read (and the row's id);
         # the moved clicks' new verdicts are then joined back to the full rows.
+        stage1 = "token IN (SELECT token FROM stream_tokens)"
         con.execute(
             f"CREATE OR REPLACE TEMP TABLE stage1_rules AS SELECT rowid AS rid, {', '.join(_RULE_COLUMNS)} "
-            "FROM candidate_rows"
+            f"FROM candidate_rows WHERE {stage1}"
         )
         con.execute(
             "CREATE OR REPLACE TEMP TABLE stream_moved AS SELECT rid, verdict, reasons FROM ("
@@ -170,7 +172,7 @@ def _stream_step(
             "CREATE OR REPLACE TABLE stream_rows AS "
             "SELECT s.* REPLACE (coalesce(m.verdict, s.verdict) AS verdict, coalesce(m.reasons, s.reasons) AS reasons), "
             "s.verdict AS logged_verdict, s.reasons AS logged_reasons "
-            "FROM candidate_rows AS s LEFT JOIN stream_moved AS m ON s.rowid = m.rid"
+            f"FROM candidate_rows AS s LEFT JOIN stream_moved AS m ON s.rowid = m.rid WHERE s.{stage1}"
         )
         for name in ("candidate_rows", "stage1_rules", "stream_moved"):
             con.execute(f"DROP TABLE {name}")

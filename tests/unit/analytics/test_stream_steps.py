@@ -16,7 +16,7 @@ import pytest
 
 from engine.analytics import connect
 from engine.analytics._load import LogSet, load_clicks
-from engine.analytics._sql import MACHINE_TOKENS, REPORT_COLUMNS
+from engine.analytics._sql import REPORT_COLUMNS
 from engine.analytics._stream import apply_final_verdicts
 from engine.bots import StreamRules, rejudge_stream
 from engine.clicklog import ClickEvent
@@ -103,17 +103,3 @@ def test_alongside_failure_is_raised_after_the_stream_step(tmp_path):
             apply_final_verdicts(con, alongside=side)
     finally:
         con.close()
-
-
-def test_machine_tokens_come_from_the_token_stats_pass(tmp_path):
-    # T3 has only machine clicks; T1 (a burst of humans) and T2 (a quiet human) do not
-    machines = [_click(6, T0 + 5_000, "T3", "10.0.8.0/24", "preview"),
-                _click(7, T0 + 6_000, "T3", "10.0.9.0/24", "scanner")]
-    con = _load(tmp_path, [*_mixed(), *machines])
-    try:
-        apply_final_verdicts(con)
-        got = con.execute("SELECT token, campaign FROM machine_tokens ORDER BY ALL").fetchall()
-        expected = con.execute(f"{MACHINE_TOKENS.format(clicks='clicks_judged')} ORDER BY ALL").fetchall()
-    finally:
-        con.close()
-    assert got == expected == [("T3", "c")]
