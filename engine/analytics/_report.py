@@ -226,11 +226,7 @@ def _roll_up(
     # that needs DISTINCT recipients.
     con.execute("DELETE FROM humans WHERE link = 'recipient' AND token IN (SELECT token FROM stream_tokens)")
     con.execute(f"INSERT INTO humans {_sql.HUMANS.format(clicks='stream_rows')}")
-    # Every DISTINCT count: the recipients whose clicks agree on every
-    # dimension from one row each, the others click by click (_sql.py).
-    con.execute(f"CREATE OR REPLACE TEMP TABLE human_recipients AS {_sql.HUMAN_RECIPIENTS}")
-    con.execute(f"CREATE OR REPLACE TEMP TABLE humans_mixed AS {_sql.HUMANS_MIXED}")
-    con.execute(f"CREATE OR REPLACE TABLE first_human AS {_sql.first_human_sql()}")
+    con.execute(f"CREATE OR REPLACE TABLE first_human AS {_sql.FIRST_HUMAN}")
 
     firsts = [r[9] for r in cube if r[9] is not None]
     lasts = [r[10] for r in cube if r[10] is not None]
@@ -258,7 +254,7 @@ def _roll_up(
         else:
             reasons_of[(campaign, verdict, _deciding_reason(reasons))] += n
         over[(campaign, hour * 3_600_000 // width_ms * width_ms, verdict)] += n
-    for campaign, variant, clickers in _rows(con, _sql.clickers_sql()):
+    for campaign, variant, clickers in _rows(con, _sql.CLICKERS):
         totals[campaign][variant][3] = clickers
     known = {c.id for c in sent}
     extra = sorted(c for c in totals if c is not None and c not in known)
@@ -271,7 +267,7 @@ def _roll_up(
     breakdowns: dict[str, dict[str, list[dict[str, Any]]]] = defaultdict(lambda: defaultdict(list))
     for name, dims in (("routes", ("route",)), ("stores", ("store",)), ("devices", ("device",)),
                        ("regions", ("country", "region"))):
-        rows = _rows(con, _sql.breakdown_sql(dims))
+        rows = _rows(con, _sql.BREAKDOWN.format(dim=", ".join(dims)))
         rows.sort(key=lambda r: (str(r[0]), -r[-1], -r[-2], *(str(x) for x in r[1:-2])))
         for r in rows:
             row = {d: (v if v is not None else "(none)") for d, v in zip(dims, r[1:-2], strict=True)}

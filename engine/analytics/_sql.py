@@ -415,12 +415,10 @@ WHERE kind = 'click' AND verdict = 'human'
 # as ``count(DISTINCT recipient)`` would.
 
 #: Unique human clickers per campaign and variant. A recipient holds one
-#: token per campaign, so clickers add up across variants. ``{humans}`` is
-#: ``humans`` over a warehouse copy (the report runs it over ``humans_mixed``
-#: only and counts the other recipients from ``HUMAN_RECIPIENTS``).
+#: token per campaign, so clickers add up across variants.
 CLICKERS = """
 SELECT campaign, variant, count(recipient) AS clickers
-FROM (SELECT campaign, variant, recipient FROM {humans} WHERE link = 'recipient' GROUP BY ALL)
+FROM (SELECT campaign, variant, recipient FROM humans WHERE link = 'recipient' GROUP BY ALL)
 GROUP BY ALL
 """
 
@@ -449,12 +447,12 @@ GROUP BY campaign
 """
 
 #: One breakdown of human clicks by ``{dim}`` (route, store, device or
-#: country/region): clicks and distinct recipients (``{humans}`` as in ``CLICKERS``).
+#: country/region): clicks and distinct recipients.
 BREAKDOWN = """
 SELECT campaign, {dim},
        sum(clicks)::BIGINT AS human_clicks,
        count(recipient) AS clickers
-FROM (SELECT campaign, {dim}, recipient, count(*) AS clicks FROM {humans} GROUP BY ALL)
+FROM (SELECT campaign, {dim}, recipient, count(*) AS clicks FROM humans GROUP BY ALL)
 GROUP BY ALL
 """
 
@@ -483,93 +481,12 @@ FIRST_HUMAN = """
 SELECT c.campaign, c.recipient,
        coalesce(bool_or(h.holdout), false) AS holdout,
        arg_min(coalesce(c.since_send_s, c.ts / 1000.0 - s.send_at), c.ts) AS since_send_s
-FROM {humans} AS c
+FROM humans AS c
 LEFT JOIN campaigns AS s ON s.id = c.campaign
 LEFT JOIN holdouts AS h ON h.campaign = c.campaign AND h.variant = c.variant
 WHERE c.link = 'recipient'
 GROUP BY c.campaign, c.recipient
 """
-
-#: The breakdown dimensions of the human clicks (``BREAKDOWN``, ``CLICKERS``).
-HUMAN_DIMS: tuple[str, ...] = ("variant", "route", "store", "device", "country", "region")
-
-# Every DISTINCT count above groups the human clicks by recipient. Most
-# recipients' clicks agree on every dimension (one variant, route, store,
-# device and place), so the report groups ``humans`` by recipient once
-# (``HUMAN_RECIPIENTS``) and counts those recipients from there, one row
-# each (``*_SINGLE``); the per-click statements run only over the rows of the
-# other recipients and of clicks without a recipient (``HUMANS_MIXED``). The
-# two parts hold disjoint recipients, so their counts add up to the
-# per-click statements' over all of ``humans``.
-
-#: Per (campaign, recipient) of ``humans``: human clicks; per dimension its
-#: lowest value (``<dim>_lo``); ``single`` when every click is a
-#: recipient-link click and every dimension holds one value (or none) across
-#: them; and what ``FIRST_HUMAN`` reads (holdout, first click's time since send).
-HUMAN_RECIPIENTS = (
-    "SELECT c.campaign, c.recipient, count(*) AS clicks, "
-    + "".join(f"min(c.{d}) AS {d}_lo, " for d in HUMAN_DIMS)
-    + "bool_and(c.link = 'recipient') AND "
-    + " AND ".join(
-        f"(count(c.{d}) = 0 OR (count(c.{d}) = count(*) AND min(c.{d}) = max(c.{d})))" for d in HUMAN_DIMS
-    )
-    + """ AS single,
-       coalesce(bool_or(h.holdout), false) AS holdout,
-       arg_min(coalesce(c.since_send_s, c.ts / 1000.0 - s.send_at), c.ts) AS since_send_s
-FROM humans AS c
-LEFT JOIN (SELECT id, any_value(send_at) AS send_at FROM campaigns GROUP BY id) AS s ON s.id = c.campaign
-LEFT JOIN (SELECT campaign, variant, bool_or(holdout) AS holdout FROM holdouts GROUP BY ALL) AS h
-       ON h.campaign = c.campaign AND h.variant = c.variant
-WHERE c.campaign IS NOT NULL AND c.recipient IS NOT NULL
-GROUP BY c.campaign, c.recipient
-"""
-)
-
-#: The rows of ``humans`` that ``HUMAN_RECIPIENTS`` does not count: clicks
-#: without a recipient, and every click of a recipient that is not ``single``.
-HUMANS_MIXED = """
-SELECT c.* FROM humans AS c
-ANTI JOIN (SELECT campaign, recipient FROM human_recipients WHERE single) AS r
-     ON r.campaign = c.campaign AND r.recipient = c.recipient
-"""
-
-#: ``CLICKERS`` of the single recipients.
-CLICKERS_SINGLE = """
-SELECT campaign, variant_lo AS variant, count(*) AS clickers
-FROM human_recipients WHERE single
-GROUP BY ALL
-"""
-
-#: ``BREAKDOWN`` of the single recipients (``{dim_lo}``: ``route_lo AS route``, ...).
-BREAKDOWN_SINGLE = """
-SELECT campaign, {dim_lo}, sum(clicks)::BIGINT AS human_clicks, count(*) AS clickers
-FROM human_recipients WHERE single
-GROUP BY ALL
-"""
-
-#: ``FIRST_HUMAN`` of the single recipients.
-FIRST_HUMAN_SINGLE = """
-SELECT campaign, recipient, holdout, since_send_s FROM human_recipients WHERE single
-"""
-
-def clickers_sql() -> str:
-    """``CLICKERS`` over all of ``humans``, from ``human_recipients`` and ``humans_mixed``."""
-    return (f"SELECT campaign, variant, sum(clickers)::BIGINT AS clickers FROM ({CLICKERS_SINGLE} "
-            f"UNION ALL {CLICKERS.format(humans='humans_mixed')}) GROUP BY ALL")
-
-
-def breakdown_sql(dims: tuple[str, ...]) -> str:
-    """``BREAKDOWN`` by ``dims`` over all of ``humans``, from ``human_recipients`` and ``humans_mixed``."""
-    dim = ", ".join(dims)
-    single = BREAKDOWN_SINGLE.format(dim_lo=", ".join(f"{d}_lo AS {d}" for d in dims))
-    return (f"SELECT campaign, {dim}, sum(human_clicks)::BIGINT AS human_clicks, sum(clickers)::BIGINT AS clickers "
-            f"FROM ({single} UNION ALL {BREAKDOWN.format(dim=dim, humans='humans_mixed')}) GROUP BY ALL")
-
-
-def first_human_sql() -> str:
-    """``FIRST_HUMAN`` over all of ``humans``, from ``human_recipients`` and ``humans_mixed``."""
-    return f"{FIRST_HUMAN_SINGLE} UNION ALL {FIRST_HUMAN.format(humans='humans_mixed')}"
-
 
 TIME_TO_FIRST = """
 SELECT campaign,
