@@ -170,8 +170,16 @@ def generate() -> None:
     STAMP.write_text("ok\n")
 
 
-def timed(cmd: list[str], out: Path) -> tuple[float, resource.struct_rusage, list[str]]:
-    """Run ``cmd`` with stdout to ``out``: wall seconds, its own rusage, its ``[report]`` timing lines."""
+def _load_average() -> float:
+    try:
+        return os.getloadavg()[0]
+    except OSError:
+        return float("nan")
+
+
+def timed(cmd: list[str], out: Path) -> tuple[float, resource.struct_rusage, list[str], float]:
+    """Run ``cmd`` with stdout to ``out``: wall seconds, its own rusage, its ``[report]`` timing lines, the load average before it."""
+    load = _load_average()
     t0 = time.perf_counter()
     with open(out, "wb") as fh:
         proc = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.PIPE,
@@ -183,19 +191,17 @@ def timed(cmd: list[str], out: Path) -> tuple[float, resource.struct_rusage, lis
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode != 0:
         sys.exit(f"smslink report failed ({proc.returncode}):\n{err.decode()}")
-    return wall, usage, [ln for ln in err.decode().splitlines() if ln.startswith("[report]")]
+    return wall, usage, [ln for ln in err.decode().splitlines() if ln.startswith("[report]")], load
 
 
-def figures(label: str, wall: float, usage: resource.struct_rusage, stages: list[str], goal: bool = True) -> None:
-    try:
-        load = os.getloadavg()[0]
-    except OSError:
-        load = float("nan")
+def figures(label: str, wall: float, usage: resource.struct_rusage, stages: list[str], load_before: float,
+            goal: bool = True) -> None:
+    load = _load_average()
     print(f"  {label}")
     for ln in stages:
         print(f"    {ln}")
     print(f"    wall time: {wall:.1f} s{' (goal <= 15 s)' if goal else ''}; CPU {usage.ru_utime + usage.ru_stime:.1f} s "
-          f"(user {usage.ru_utime:.1f} + sys {usage.ru_stime:.1f}); load average at the end {load:.1f}")
+          f"(user {usage.ru_utime:.1f} + sys {usage.ru_stime:.1f}); load average {load_before:.1f} before, {load:.1f} at the end")
     print(f"    peak RSS: {usage.ru_maxrss / 1024 / 1024:.2f} GiB (goal <= 2 GiB)")
 
 
