@@ -23,6 +23,7 @@ import ipaddress
 import os
 import queue
 import socket
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -139,6 +140,10 @@ class WriterOptions:
     max_bytes: int = 64 * 1024 * 1024  # rotate when the active file would exceed this
     max_age_s: float = 3600.0  # rotate an active file this old at the next write or tick
     fsync_on_rotate: bool = True  # fsync a file before renaming it finished
+    # The finisher thread's nice value (Linux: per thread). Its fsync writes a whole
+    # rotated file back to disk, and that CPU is spent on the thread that calls it:
+    # at 19 it yields to the event loop's requests instead of sharing the core.
+    finisher_nice: int = 19
 
 
 class ClickLogWriter:
@@ -276,6 +281,11 @@ class ClickLogWriter:
     def _finish_jobs(self) -> None:
         jobs = self._jobs
         assert jobs is not None
+        if sys.platform == "linux" and self.options.finisher_nice:
+            # Linux keeps a nice value per thread (setpriority(2), NOTES); elsewhere
+            # this would renice the whole process, requests included.
+            with contextlib.suppress(OSError):
+                os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), self.options.finisher_nice)
         while (job := jobs.get()) is not None:
             self._complete(job)
 
