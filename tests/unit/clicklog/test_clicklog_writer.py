@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import sys
+import time
 
 import msgspec
 import pytest
@@ -217,17 +218,15 @@ def test_background_rotation_never_fsyncs_on_the_writing_thread(tmp_path, monkey
 @pytest.mark.parametrize("nice", [19, 0])
 def test_the_finisher_thread_yields_the_core_to_requests(tmp_path, nice):
     """The fsync of a rotated file runs at the finisher's nice value; the writing thread keeps its own."""
-    import time as _time
-
     before = os.getpriority(os.PRIO_PROCESS, 0)  # this thread's
     w = ClickLogWriter(tmp_path, options=WriterOptions(finisher_nice=nice), host="testhost",
                        pid=4242, clock=Clock(), background=True)
     try:
         tid = w._finisher.native_id
         want = nice if nice else before  # 0: left as it was
-        deadline = _time.monotonic() + 5
-        while os.getpriority(os.PRIO_PROCESS, tid) != want and _time.monotonic() < deadline:
-            _time.sleep(0.01)
+        deadline = time.monotonic() + 5
+        while os.getpriority(os.PRIO_PROCESS, tid) != want and time.monotonic() < deadline:
+            time.sleep(0.01)
         assert os.getpriority(os.PRIO_PROCESS, tid) == want
         assert os.getpriority(os.PRIO_PROCESS, 0) == before
     finally:
