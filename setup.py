@@ -1,10 +1,12 @@
-"""The one compiled part: ``engine.worker._fast``, the common click (engine/worker/_fast.c).
+"""The compiled parts: ``engine.worker._fast`` (the common click, engine/worker/_fast.c)
+and ``engine.analytics._scan`` (the report's click-log reader, engine/analytics/_scan.c).
 
-Everything else is in pyproject.toml. The extension is optional: without a C
-compiler the install still succeeds and the worker runs the pure Python click
-path (the reference implementation), only slower. The build records the
-source's SHA-256 so a worker never runs a stale build of an edited source
-(engine/worker/_fastpath.py checks it).
+Everything else is in pyproject.toml. Both extensions are optional: without a
+C compiler the install still succeeds; the worker runs the pure Python click
+path (the reference implementation) and the report reads every log with
+DuckDB's JSON reader, only slower. Each build records its source's SHA-256 so
+a stale build of an edited source is never run (engine/worker/_fastpath.py,
+engine/analytics/_scanner.py check it).
 """
 
 import hashlib
@@ -12,16 +14,23 @@ from pathlib import Path
 
 from setuptools import Extension, setup
 
-_SRC = Path(__file__).parent / "engine" / "worker" / "_fast.c"
+_ROOT = Path(__file__).parent
+
+
+def _ext(name: str, source: str, macro: str) -> Extension:
+    digest = hashlib.sha256((_ROOT / source).read_bytes()).hexdigest()
+    return Extension(
+        name,
+        sources=[source],
+        define_macros=[(macro, f'"{digest}"')],
+        extra_compile_args=["-O2"],
+        optional=True,
+    )
+
 
 setup(
     ext_modules=[
-        Extension(
-            "engine.worker._fast",
-            sources=["engine/worker/_fast.c"],
-            define_macros=[("SMSLINK_FAST_SOURCE", f'"{hashlib.sha256(_SRC.read_bytes()).hexdigest()}"')],
-            extra_compile_args=["-O2"],
-            optional=True,
-        )
+        _ext("engine.worker._fast", "engine/worker/_fast.c", "SMSLINK_FAST_SOURCE"),
+        _ext("engine.analytics._scan", "engine/analytics/_scan.c", "SMSLINK_SCAN_SOURCE"),
     ],
 )

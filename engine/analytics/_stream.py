@@ -16,10 +16,8 @@ same stream step with that policy's network reasons.
 
 from __future__ import annotations
 
-import threading
 import time
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -59,22 +57,18 @@ def apply_final_verdicts(
     classifier: Classifier | None = None,
     rules: StreamRules | None = None,
     columns: tuple[str, ...] = _sql.REPORT_COLUMNS,
-    alongside: Callable[[duckdb.DuckDBPyConnection], None] | None = None,
 ) -> Moves:
     """Define the view ``clicks`` over ``base`` with final verdicts; return what moved.
 
-    ``base`` holds the clicks as logged (a view over the report's Parquet
-    copy). With a classifier it is first copied into a table and every click
+    ``base`` holds the clicks as logged (``clicks_logged``: the report's
+    Arrow tables or Parquet copy). With a classifier it is first copied into a table and every click
     judged again. Then the clicks of the tokens the stream rules can touch are
     re-judged into ``stream_rows``; ``clicks_settled`` is ``base`` without
     those tokens (their verdicts are final already) and ``clicks`` is
     ``clicks_settled`` plus ``stream_rows``.
 
-    ``alongside``, when given, is called once with its own cursor as soon as
     ``clicks_settled`` and ``clicks_judged`` (``base``: every click with its
-    per-click verdict, before the stream rules) exist, in a thread, while the
-    stream rules run. It must not read ``stream_rows`` or ``clicks``. Its
-    exception is re-raised here.
+    per-click verdict, before the stream rules) stay defined for the roll-ups.
     """
     rules = rules or StreamRules()
     moves = Moves(policy=classifier.policy_ref if classifier else None)
@@ -88,7 +82,7 @@ def apply_final_verdicts(
             burst_addresses=rules.burst_addresses,
             datacenter_reasons=rules.datacenter_reasons | classifier.network_reasons(),
         )
-    _stream_step(con, base, rules, columns, moves, alongside)
+    _stream_step(con, base, rules, columns, moves)
     cols = ", ".join(columns)
     con.execute(
         f"CREATE OR REPLACE VIEW clicks AS "
@@ -103,7 +97,6 @@ def _stream_step(
     rules: StreamRules,
     columns: tuple[str, ...],
     moves: Moves,
-    alongside: Callable[[duckdb.DuckDBPyConnection], None] | None,
 ) -> None:
     t0 = [time.perf_counter(), time.process_time()]
     dc = sorted(rules.datacenter_reasons)
@@ -146,72 +139,39 @@ def _stream_step(
         f"ON b.token = s.token AND b.kind = 'click' AND b.link = 'recipient'"
     )
     stage("  token stats, stage-1 rows", t0)
-    side = _Alongside(con, alongside)
-    try:
-        # The rules' windows sort only what the rules read (and the row's id);
-        # the moved clicks' new verdicts are then joined back to the full rows.
-        stage1 = "token IN (SELECT token FROM stream_tokens)"
-        con.execute(
-            f"CREATE OR REPLACE TEMP TABLE stage1_rules AS SELECT rowid AS rid, {', '.join(_RULE_COLUMNS)} "
-            f"FROM candidate_rows WHERE {stage1}"
+    # The rules' windows sort only what the rules read (and the row's id);
+    # the moved clicks' new verdicts are then joined back to the full rows.
+    stage1 = "token IN (SELECT token FROM stream_tokens)"
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE stage1_rules AS SELECT rowid AS rid, {', '.join(_RULE_COLUMNS)} "
+        f"FROM candidate_rows WHERE {stage1}"
+    )
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE stream_moved AS SELECT rid, verdict, reasons FROM ("
+        + _sql.stream_verdicts(
+            "stage1_rules",
+            ("rid", *_RULE_COLUMNS),
+            spans="burst_spans",
+            fetch_before_tap_s=rules.fetch_before_tap_s,
+            burst_window_s=rules.burst_window_s,
+            burst_addresses=rules.burst_addresses,
+            datacenter_reasons=dc,
         )
-        con.execute(
-            "CREATE OR REPLACE TEMP TABLE stream_moved AS SELECT rid, verdict, reasons FROM ("
-            + _sql.stream_verdicts(
-                "stage1_rules",
-                ("rid", *_RULE_COLUMNS),
-                spans="burst_spans",
-                fetch_before_tap_s=rules.fetch_before_tap_s,
-                burst_window_s=rules.burst_window_s,
-                burst_addresses=rules.burst_addresses,
-                datacenter_reasons=dc,
-            )
-            + ") WHERE verdict IS DISTINCT FROM logged_verdict OR reasons IS DISTINCT FROM logged_reasons"
-        )
-        con.execute(
-            "CREATE OR REPLACE TABLE stream_rows AS "
-            "SELECT s.* REPLACE (coalesce(m.verdict, s.verdict) AS verdict, coalesce(m.reasons, s.reasons) AS reasons), "
-            "s.verdict AS logged_verdict, s.reasons AS logged_reasons "
-            f"FROM candidate_rows AS s LEFT JOIN stream_moved AS m ON s.rowid = m.rid WHERE s.{stage1}"
-        )
-        for name in ("candidate_rows", "stage1_rules", "stream_moved"):
-            con.execute(f"DROP TABLE {name}")
-        for before, after, n in con.execute(
-            "SELECT logged_verdict, verdict, count(*) FROM stream_rows WHERE verdict <> logged_verdict GROUP BY ALL"
-        ).fetchall():
-            moves.moves[(before, after)] += int(n)
-        stage("  stream rules (SQL)", t0)
-    finally:
-        side.join()
-    stage("  side roll-ups (alongside, their rest after the stream rules)", t0)
-
-
-class _Alongside:
-    """Runs ``fn(cursor)`` in a thread; ``join`` waits and re-raises its exception."""
-
-    def __init__(self, con: duckdb.DuckDBPyConnection, fn: Callable[[duckdb.DuckDBPyConnection], None] | None) -> None:
-        self._failure: list[BaseException] = []
-        self._thread: threading.Thread | None = None
-        if fn is None:
-            return
-        cur = con.cursor()
-
-        def work() -> None:
-            try:
-                fn(cur)
-            except BaseException as exc:  # re-raised by join()
-                self._failure.append(exc)
-            finally:
-                cur.close()
-
-        self._thread = threading.Thread(target=work, name="smslink-report-settled", daemon=True)
-        self._thread.start()
-
-    def join(self) -> None:
-        if self._thread is not None:
-            self._thread.join()
-        if self._failure:
-            raise self._failure[0]
+        + ") WHERE verdict IS DISTINCT FROM logged_verdict OR reasons IS DISTINCT FROM logged_reasons"
+    )
+    con.execute(
+        "CREATE OR REPLACE TABLE stream_rows AS "
+        "SELECT s.* REPLACE (coalesce(m.verdict, s.verdict) AS verdict, coalesce(m.reasons, s.reasons) AS reasons), "
+        "s.verdict AS logged_verdict, s.reasons AS logged_reasons "
+        f"FROM candidate_rows AS s LEFT JOIN stream_moved AS m ON s.rowid = m.rid WHERE s.{stage1}"
+    )
+    for name in ("candidate_rows", "stage1_rules", "stream_moved"):
+        con.execute(f"DROP TABLE {name}")
+    for before, after, n in con.execute(
+        "SELECT logged_verdict, verdict, count(*) FROM stream_rows WHERE verdict <> logged_verdict GROUP BY ALL"
+    ).fetchall():
+        moves.moves[(before, after)] += int(n)
+    stage("  stream rules (SQL)", t0)
 
 
 def _rejudge_each(

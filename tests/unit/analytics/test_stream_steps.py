@@ -76,30 +76,17 @@ def _mixed() -> list[ClickEvent]:
             _click(5, T0 + 90_000, "T2", "10.0.7.0/24"), orphan]
 
 
-def test_alongside_sees_only_the_settled_clicks_and_clicks_adds_the_stream_rows(tmp_path):
-    seen: list[tuple[str, int]] = []
-
-    def side(cur) -> None:
-        seen.extend(cur.execute("SELECT token, count(*) FROM clicks_settled GROUP BY ALL ORDER BY token").fetchall())
-
+def test_settled_clicks_leave_out_the_stream_tokens_and_clicks_adds_the_stream_rows(tmp_path):
     con = _load(tmp_path, _mixed())
     try:
-        moves = apply_final_verdicts(con, alongside=side)
+        moves = apply_final_verdicts(con)
+        settled = con.execute("SELECT token, count(*) FROM clicks_settled GROUP BY ALL ORDER BY token").fetchall()
+        judged = con.execute("SELECT count(*) FROM clicks_judged").fetchall()[0][0]
         final = con.execute("SELECT token, verdict, count(*) FROM clicks GROUP BY ALL ORDER BY ALL").fetchall()
     finally:
         con.close()
-    assert seen == [("T2", 2), ("XNOPE", 1)]
+    assert settled == [("T2", 2), ("XNOPE", 1)]
+    assert judged == 6
     assert moves.tokens_checked == 1
     assert final == [("T1", "bot", 3), ("T2", "human", 2), ("XNOPE", "bot", 1)]
 
-
-def test_alongside_failure_is_raised_after_the_stream_step(tmp_path):
-    def side(cur) -> None:
-        raise RuntimeError("side job failed")
-
-    con = _load(tmp_path, _mixed())
-    try:
-        with pytest.raises(RuntimeError, match="side job failed"):
-            apply_final_verdicts(con, alongside=side)
-    finally:
-        con.close()
