@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import sys
 import tempfile
 import threading
@@ -138,6 +139,8 @@ class Loaded:
     tables: dict[str, object]
     rows: int = 0  # rows read by the compiled reader
     declined: tuple[tuple[str, int, str], ...] = ()  # (file, line, why) read by DuckDB instead
+    spilled: tuple[Path, ...] = ()  # the reader's tables beyond the memory budget, as Parquet
+    arrow_bytes: int = 0  # what the tables held in memory take
 
     def attach(self, cur: duckdb.DuckDBPyConnection) -> None:
         for name, table in self.tables.items():
@@ -156,6 +159,7 @@ def load_clicks(
     progress: Progress | None = None,
     cache_dir: str | os.PathLike[str] | None = None,
     cacheable: frozenset[str] = frozenset(),
+    memory_budget: int | None = None,
 ) -> Loaded:
     """Read the logs once (the only scan of the JSON); view ``clicks_logged``.
 
@@ -166,7 +170,10 @@ def load_clicks(
     ``columns`` has a field it does not read (``--rejudge``'s headers), are
     read by DuckDB's ``read_json`` into a compact Parquet copy, with ENUMs
     for closed vocabularies and dictionary-encoded strings, streamed, not
-    held, by every later query.
+    held, by every later query. The reader's tables stay in memory up to
+    ``memory_budget`` bytes (default: unbounded); the files after that are
+    written to Parquet in ``work_dir`` as they are read (the reader's own
+    Arrow writer, much cheaper than DuckDB's parse and copy).
     ``since_ms``/``until_ms`` bound ``ts`` as [since, until). ``campaigns``
     keeps those campaigns' clicks; orphan requests (no campaign) are always kept.
 
@@ -189,6 +196,7 @@ def load_clicks(
         con.execute(stmt)
     select = ", ".join(columns)
     loaded = Loaded({})
+    parts: list[Path] = []
     if cache_dir is not None and logs.finished:
         parts = _cached_copies(con, logs, columns, Path(cache_dir), Path(work_dir), cacheable, progress)
         pcond = cond
@@ -196,16 +204,12 @@ def load_clicks(
         pcond = ""
         rest = logs
         if logs.finished and _scanner.readable(columns):
-            scanned = _scan_files(logs, columns, progress)
-            loaded = Loaded({}, scanned.rows, tuple(scanned.declined))
-            if scanned.tables:
-                loaded.tables["clicks_arrow"] = _concat(scanned.tables)
-            rest = LogSet(tuple(d[0] for d in scanned.declined), ())
-        parts = []
-        if rest.finished or not loaded.tables:
+            loaded = _scan_files(logs, columns, progress, Path(work_dir), memory_budget)
+            rest = LogSet(tuple(d[0] for d in loaded.declined), ())
+        if rest.finished or not (loaded.tables or loaded.spilled):
             target = Path(work_dir) / "clicks.parquet"
             run(con, f"COPY (SELECT * FROM ({source_sql(rest, columns, compact=True)}){cond}) TO {_quote(target)} "
-                     f"({_PARQUET})", None if loaded.tables else progress)
+                     f"({_PARQUET})", None if loaded.rows else progress)
             parts = [target]
     # Parquet keeps the ENUMs' values (dictionary-encoded) but not their
     # types; they are read back as VARCHAR. Casting them back to ENUMs on
@@ -218,29 +222,56 @@ def load_clicks(
     if loaded.tables:
         loaded.attach(con)
         sources.append(f"SELECT {_scanner.select_sql(columns)} FROM clicks_arrow{cond}")
+    if loaded.spilled:
+        files = "[" + ", ".join(_quote(p) for p in loaded.spilled) + "]"
+        sources.append(f"SELECT {_scanner.select_sql(columns)} FROM read_parquet({files}){cond}")
     con.execute(f"CREATE OR REPLACE VIEW clicks_logged AS {' UNION ALL '.join(sources)}")
     return loaded
 
 
-def _scan_files(logs: LogSet, columns: tuple[str, ...], progress: Progress | None) -> _scanner.Scanned:
+def _scan_files(
+    logs: LogSet, columns: tuple[str, ...], progress: Progress | None, work: Path, budget: int | None,
+) -> Loaded:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     sizes = {f: os.stat(f).st_size for f in logs.finished}
-    total, done = max(sum(sizes.values()), 1), [0]
-
-    def finished(name: str) -> None:
-        done[0] += sizes[name]
-        if progress is not None:
-            progress(done[0] / total)
-
+    total, done = max(sum(sizes.values()), 1), 0
+    kept: list[pa.Table] = []
+    spilled: list[Path] = []
+    declined: list[tuple[str, int, str]] = []
+    held = rows = 0
     try:
-        return _scanner.scan(logs.finished, columns, done=finished)
+        for name, table, why in _scanner.scan_each(logs.finished, columns):
+            if table is None:
+                declined.append(why)
+            elif budget is None or held + table.nbytes <= budget:
+                kept.append(table)
+                held += table.nbytes
+                rows += table.num_rows
+            else:
+                target = work / f"read-{len(spilled):05d}.parquet"
+                pq.write_table(table, target, compression="lz4", row_group_size=122_880)
+                spilled.append(target)
+                rows += table.num_rows
+            done += sizes[name]
+            if progress is not None:
+                progress(done / total)
     except OSError as exc:
         raise ReportError(f"cannot read the click logs: {exc.filename or ''}: {exc.strerror}") from exc
+    tables: dict[str, object] = {"clicks_arrow": pa.concat_tables(kept)} if kept else {}
+    return Loaded(tables, rows, tuple(declined), tuple(spilled), held)
 
 
-def _concat(tables: list[object]) -> object:
-    import pyarrow as pa
-
-    return pa.concat_tables(tables)  # type: ignore[arg-type]
+def parse_size(text: str) -> int:
+    """Bytes in a DuckDB memory setting: ``1200MB``, ``1.5GB``, ``900MiB``, ``2GiB`` (KB/MB/GB are powers of 1000)."""
+    m = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([KMGT]i?B|B|bytes)?\s*", text, re.IGNORECASE)
+    if not m:
+        raise ReportError(f"--memory-limit {text!r}: expected a size such as 1200MB or 2GiB")
+    unit = (m.group(2) or "B").upper()
+    scale = {"B": 1, "BYTES": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12,
+             "KIB": 2**10, "MIB": 2**20, "GIB": 2**30, "TIB": 2**40}[unit]
+    return int(float(m.group(1)) * scale)
 
 
 _PARQUET = "FORMAT parquet, COMPRESSION lz4, ROW_GROUP_SIZE 122880"

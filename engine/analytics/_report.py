@@ -35,6 +35,7 @@ from ._load import (
     find_logs,
     load_clicks,
     make_cache_dir,
+    parse_size,
     stage,
 )
 from ._sent import CampaignSent, count_sent
@@ -58,7 +59,10 @@ class ReportOptions:
     alpha: float = 0.05  # significance level of the variant tests and intervals
     classifier: Classifier | None = None  # --rejudge: judge every click again under this policy
     stream_rules: StreamRules = field(default_factory=StreamRules)
-    memory_limit: str = "1200MB"  # DuckDB spills to a temp folder beyond this
+    # DuckDB spills to a temp folder beyond this; and the click logs read by
+    # the compiled reader stay in memory up to this much (the rest is written
+    # to a Parquet copy in the temp folder).
+    memory_limit: str = "1000MB"
     # Folder for a Parquet copy of each finished log file, reused by later
     # reports while the file's path, size and modification time are unchanged
     # (active files are always read afresh). None: no copy is kept.
@@ -125,6 +129,7 @@ def build_report(opts: ReportOptions, progress: Progress | None = None) -> Repor
         The snapshot cannot be opened.
     """
     t0 = [time.perf_counter(), time.process_time()]
+    budget = parse_size(opts.memory_limit)
     logs = find_logs(opts.logs)
     if opts.cache_dir is not None:
         make_cache_dir(opts.cache_dir)
@@ -151,7 +156,8 @@ def build_report(opts: ReportOptions, progress: Progress | None = None) -> Repor
             columns = _sql.REPORT_COLUMNS + (_sql.CLASSIFIER_COLUMNS if opts.classifier else ())
             loaded = load_clicks(con, logs, columns=columns, work_dir=tmp.name, since_ms=opts.since_ms,
                         until_ms=opts.until_ms, campaigns=opts.campaigns, progress=progress,
-                        cache_dir=opts.cache_dir, cacheable=finished)
+                        cache_dir=opts.cache_dir, cacheable=finished,
+                        memory_budget=budget)
             stage("load", t0)
             moves = apply_final_verdicts(con, classifier=opts.classifier, rules=opts.stream_rules, columns=columns)
             settled = _Settled()

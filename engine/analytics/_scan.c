@@ -582,6 +582,7 @@ static double to_double(Scan *sc, const char *p, const char *q) {
         }
     }
     if (r < q) ok = 0; /* an exponent: leave it to strtod */
+    if (exp10 == 0 && ok && sig == 0) return 0.0; /* an integer -0 is the integer 0, as DuckDB reads it */
     if (ok && sig < (1ULL << 53) && exp10 >= -22) {
         double d = (double)sig;
         d = exp10 < 0 ? d / POW10[-exp10] : d;

@@ -21,7 +21,7 @@ from __future__ import annotations
 import hashlib
 import os
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -133,23 +133,34 @@ def scan(
     as each file is finished (from the calling thread). Raises ``OSError``
     when a file cannot be opened or read.
     """
+    out = Scanned()
+    for name, table, declined in scan_each(paths, columns, threads=threads):
+        if table is None:
+            out.declined.append(declined)
+        else:
+            out.tables.append(table)
+            out.rows += table.num_rows
+        if done is not None:
+            done(name)
+    return out
+
+
+def scan_each(
+    paths: Iterable[str], columns: tuple[str, ...], *, threads: int | None = None,
+) -> Iterator[tuple[str, pa.Table | None, tuple[str, int, str]]]:
+    """``(path, table, ("", 0, ""))`` or ``(path, None, (path, line, why))`` per file, in order, as files finish."""
     mod = module()
     if mod is None or not readable(columns):
         raise RuntimeError(f"the compiled log reader cannot read these columns ({WHY_NOT or 'unsupported'})")
     spec = sorted(((c, *KINDS[c]) for c in columns), key=lambda s: (len(s[0]), s[0]))
-    out = Scanned()
     names = list(paths)
     n = threads or os.cpu_count() or 1
     with ThreadPoolExecutor(max_workers=max(1, min(n, len(names) or 1)), thread_name_prefix="smslink-scan") as pool:
         for name, res in zip(names, pool.map(lambda p: mod.scan_file(p, spec), names), strict=True):
             if res[0] is None:
-                out.declined.append((name, int(res[1]), str(res[2])))
+                yield name, None, (name, int(res[1]), str(res[2]))
             else:
-                out.tables.append(to_table(int(res[0]), res[1], columns))
-                out.rows += int(res[0])
-            if done is not None:
-                done(name)
-    return out
+                yield name, to_table(int(res[0]), res[1], columns), ("", 0, "")
 
 
 def to_table(rows: int, bufs: dict[str, tuple[Any, ...]], columns: tuple[str, ...]) -> pa.Table:

@@ -1,10 +1,10 @@
-"""The stream step's parts: the burst pre-check's window bound, and the settled clicks' side job.
+"""The stream step's parts: the burst pre-check's window bound, and the settled clicks.
 
 The property test in test_stream.py checks the whole filter on generated
 streams; these pin the edges it rarely draws: three addresses exactly one
 burst window apart (a burst) and one millisecond more (not a burst, and not
-past the SQL pre-check at all), and the ``alongside`` hook that runs the roll-ups
-of the clicks the stream step cannot move while the stream rules judge the others.
+past the SQL pre-check at all), and the views the roll-ups read: the clicks the
+stream step cannot move, and every click with the stream rows' verdicts.
 """
 
 from __future__ import annotations

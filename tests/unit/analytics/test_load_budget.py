@@ -1,0 +1,125 @@
+"""``load_clicks`` with the compiled reader: what stays in memory, what goes to Parquet, and filters on both.
+
+The reader keeps its Arrow tables in memory up to ``memory_budget`` bytes and
+writes the files after that to Parquet; files it declines (gzip, a line it
+does not take) are read by DuckDB's ``read_json``. Whichever way a file went,
+``clicks_logged`` must hold exactly the rows DuckDB alone gives
+(``SMSLINK_REPORT_READER=duckdb``).
+"""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import msgspec
+import pytest
+
+from engine.analytics import _scanner, connect
+from engine.analytics._load import LogSet, ReportError, load_clicks, parse_size
+from engine.analytics._sql import REPORT_COLUMNS
+from engine.clicklog import ClickEvent
+
+T0 = 1_800_000_000_000
+
+
+def _event(n: int) -> ClickEvent:
+    human = n % 3 != 0
+    return ClickEvent(
+        id=f"{n:08d}", ts=T0 + n * 1000, kind="click" if n % 11 else "orphan", status=302, answer="redirect",
+        verdict="human" if human else "preview", reasons=[] if human else ["ua:preview:imessage"],
+        token=f"T{n % 40:04d}", link="recipient", campaign=f"c{n % 2}", recipient=f"r-{n % 40}",
+        variant=("a", "b", None)[n % 3], ip=f"10.0.{n % 7}.0/24", asn=7922 + n % 2, since_send_s=n * 1.5,
+        device="ios", country="US", region=f"US-{'CA' if n % 2 else 'NY'}",
+    )
+
+
+def _files(tmp_path: Path) -> LogSet:
+    logs = tmp_path / "clicks"
+    logs.mkdir()
+    names = []
+    for f in range(4):
+        body = b"".join(msgspec.json.encode(_event(f * 100 + i)) + b"\n" for i in range(100))
+        path = logs / f"clicks-2027030{f + 1}T150000Z-w-1-00000{f}.jsonl"
+        path.write_bytes(body)
+        names.append(str(path))
+    gz = logs / "clicks-20270309T150000Z-w-1-000009.jsonl.gz"
+    gz.write_bytes(gzip.compress(b"".join(msgspec.json.encode(_event(900 + i)) + b"\n" for i in range(50))))
+    return LogSet((*names, str(gz)), ())
+
+
+def _rows(tmp_path: Path, logs: LogSet, name: str, **kw):
+    work = tmp_path / name
+    work.mkdir()
+    con = connect("256MB", str(work))
+    try:
+        loaded = load_clicks(con, logs, columns=REPORT_COLUMNS, work_dir=str(work), **kw)
+        rows = sorted(con.execute(f"SELECT {', '.join(REPORT_COLUMNS)} FROM clicks_logged").fetchall(), key=repr)
+    finally:
+        con.close()
+    return loaded, rows
+
+
+def _reference(tmp_path: Path, logs: LogSet, monkeypatch, **kw):
+    with monkeypatch.context() as m:
+        m.setenv(_scanner.READER_ENV, "duckdb")
+        loaded, rows = _rows(tmp_path, logs, "reference", **kw)
+    assert loaded.rows == 0 and not loaded.tables  # the reference is DuckDB's alone
+    return rows
+
+
+def test_tables_beyond_the_budget_go_to_parquet_and_read_the_same(tmp_path, monkeypatch):
+    logs = _files(tmp_path)
+    want = _reference(tmp_path, logs, monkeypatch)
+    one = _scanner.scan(logs.finished[:1], REPORT_COLUMNS).tables[0].nbytes
+    loaded, got = _rows(tmp_path, logs, "budget", memory_budget=one)
+    assert got == want
+    assert len(want) == 450
+    assert loaded.rows == 400  # the four plain files; the gzip file is declined, read by DuckDB
+    assert [Path(d[0]).name for d in loaded.declined] == ["clicks-20270309T150000Z-w-1-000009.jsonl.gz"]
+    assert loaded.arrow_bytes == one and "clicks_arrow" in loaded.tables
+    assert len(loaded.spilled) == 3 and all(p.exists() for p in loaded.spilled)
+
+
+def test_a_budget_of_nothing_spills_every_table(tmp_path, monkeypatch):
+    logs = _files(tmp_path)
+    want = _reference(tmp_path, logs, monkeypatch)
+    loaded, got = _rows(tmp_path, logs, "none", memory_budget=0)
+    assert got == want
+    assert not loaded.tables and loaded.arrow_bytes == 0 and len(loaded.spilled) == 4
+
+
+def test_no_budget_keeps_every_table_in_memory(tmp_path, monkeypatch):
+    logs = _files(tmp_path)
+    want = _reference(tmp_path, logs, monkeypatch)
+    loaded, got = _rows(tmp_path, logs, "all")
+    assert got == want
+    assert loaded.spilled == () and loaded.rows == 400
+
+
+@pytest.mark.parametrize("budget", [None, 0], ids=["in memory", "spilled"])
+def test_filters_apply_to_the_readers_rows_as_to_duckdbs(tmp_path, monkeypatch, budget):
+    logs = _files(tmp_path)
+    kw = {"since_ms": T0 + 50_000, "until_ms": T0 + 350_000, "campaigns": ("c1",)}
+    want = _reference(tmp_path, logs, monkeypatch, **kw)
+    _, got = _rows(tmp_path, logs, "filtered", memory_budget=budget, **kw)
+    assert got == want
+    kinds = {r[REPORT_COLUMNS.index("kind")] for r in got}
+    assert kinds == {"click", "orphan"}  # orphans are kept whatever the campaign filter
+    ts = [r[REPORT_COLUMNS.index("ts")] for r in got]
+    assert min(ts) >= T0 + 50_000 and max(ts) < T0 + 350_000
+
+
+@pytest.mark.parametrize(
+    ("text", "size"),
+    [("1200MB", 1_200_000_000), ("1.5GB", 1_500_000_000), ("900MiB", 900 * 2**20), ("2GiB", 2 * 2**30),
+     ("512kb", 512_000), ("4096", 4096), (" 10 MB ", 10_000_000)],
+)
+def test_memory_sizes_read_like_duckdbs(text, size):
+    assert parse_size(text) == size
+
+
+@pytest.mark.parametrize("text", ["", "lots", "12XB", "-1GB", "1,5GB"])
+def test_a_bad_memory_size_is_a_clear_error(text):
+    with pytest.raises(ReportError, match="--memory-limit"):
+        parse_size(text)
