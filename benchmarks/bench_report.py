@@ -13,12 +13,15 @@ link, and orphan enumeration. Lines are full click-log lines as the worker
 writes them (user agent, logged headers, destination, ids), about 700 bytes.
 
 Goal on a 2-core machine: at most 15 s wall and 2 GiB peak RSS for the full
-report (JSON to a file plus the HTML report), timed from the JSON logs. Then
+report (JSON to a file plus the HTML report), timed from the JSON logs with
+the compiled log reader; the same report with every file read by DuckDB's
+read_json (``SMSLINK_REPORT_READER=duckdb``) runs alternately beside it as the
+baseline (``BENCH_REPORT_ROUNDS`` rounds, default 3; medians). Then
 `smslink logs compact` writes the Parquet copy of each finished file into an
 empty cache folder (what a scheduled job does during the day, as files
 finish), and the same report runs twice with `--cache` on that folder: the
 first after compaction (it also counts the snapshot's tokens and keeps the
-counts), the second fully warm. All three JSON outputs must be identical.
+counts), the second fully warm. Every JSON output must be identical.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "bench-out" / "report"
 TOKENS = 2_000_000
 LINES = 10_000_000
+ROUNDS = int(os.environ.get("BENCH_REPORT_ROUNDS", "3"))  # alternating runs of the reader and its baseline
 FILES = 10
 SEND_S = 1804000000 - 1804000000 % 3600 + 3600
 STAMP = OUT / "ready-v1"
@@ -177,13 +181,13 @@ def _load_average() -> float:
         return float("nan")
 
 
-def timed(cmd: list[str], out: Path) -> tuple[float, resource.struct_rusage, list[str], float]:
+def timed(cmd: list[str], out: Path, env: dict[str, str] | None = None) -> tuple[float, resource.struct_rusage, list[str], float]:
     """Run ``cmd`` with stdout to ``out``: wall seconds, its own rusage, its ``[report]`` timing lines, the load average before it."""
     load = _load_average()
     t0 = time.perf_counter()
     with open(out, "wb") as fh:
         proc = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.PIPE,
-                                env={**os.environ, "SMSLINK_REPORT_TIMINGS": "1"})
+                                env={**os.environ, "SMSLINK_REPORT_TIMINGS": "1", **(env or {})})
         assert proc.stderr is not None
         err = proc.stderr.read()
         _, status, usage = os.wait4(proc.pid, 0)
@@ -192,6 +196,11 @@ def timed(cmd: list[str], out: Path) -> tuple[float, resource.struct_rusage, lis
     if proc.returncode != 0:
         sys.exit(f"smslink report failed ({proc.returncode}):\n{err.decode()}")
     return wall, usage, [ln for ln in err.decode().splitlines() if ln.startswith("[report]")], load
+
+
+def _median_run(rs: list[tuple[float, resource.struct_rusage, list[str], float]]) -> tuple[float, resource.struct_rusage, list[str], float]:
+    """The run with the median wall time (the lower middle one of an even count)."""
+    return sorted(rs, key=lambda r: r[0])[(len(rs) - 1) // 2]
 
 
 def figures(label: str, wall: float, usage: resource.struct_rusage, stages: list[str], load_before: float,
@@ -214,8 +223,14 @@ def main() -> None:
     smslink = Path(sys.executable).with_name("smslink")
     cmd = [str(smslink), "report", "--logs", str(logs), "--snapshot", str(OUT / "snapshot.lmdb"),
            "--format", "json", "--html", str(OUT / "report.html")]
-    # The goal's figure: the full report from the JSON logs, no cache.
-    full = timed(cmd, OUT / "report.json")
+    # The goal's figure: the full report from the JSON logs, no cache, with the
+    # compiled log reader; side by side, alternating, the same report with every
+    # file read by DuckDB's read_json (the reader's baseline).
+    runs: dict[str, list[tuple[float, resource.struct_rusage, list[str], float]]] = {"reader": [], "duckdb": []}
+    for rnd in range(ROUNDS):
+        runs["reader"].append(timed(cmd, OUT / "report.json"))
+        runs["duckdb"].append(timed(cmd, OUT / f"report-duckdb-{rnd}.json", {"SMSLINK_REPORT_READER": "duckdb"}))
+    full = _median_run(runs["reader"])
     # A scheduled `logs compact` writes the copies; reports with --cache then read no JSON.
     cache = OUT / "cache"
     shutil.rmtree(cache, ignore_errors=True)
@@ -231,6 +246,7 @@ def main() -> None:
 
     data = json.loads((OUT / "report.json").read_text())
     same = all(json.loads((OUT / n).read_text()) == data for n in ("report-cache-first.json", "report-cache-warm.json"))
+    same_duckdb = all(json.loads((OUT / f"report-duckdb-{r}.json").read_text()) == data for r in range(ROUNDS))
     c = data["campaigns"][0]
     print()
     print("smslink report benchmark")
@@ -241,7 +257,16 @@ def main() -> None:
     print(f"  result: sent {c['sent']:,}, human clicks {c['human_clicks']:,}, unique human clickers "
           f"{c['unique_human_clickers']:,}, stream tokens checked {data['rejudging']['stream_tokens_checked']:,}, "
           f"clicks moved {data['rejudging']['clicks_moved']:,}")
-    figures("full report from the JSON logs (the goal's figure)", *full)
+    figures(f"full report from the JSON logs, compiled reader (the goal's figure; median wall of {ROUNDS} runs)", *full)
+    base = _median_run(runs["duckdb"])
+    figures(f"baseline: the same with every file read by DuckDB's read_json (median wall of {ROUNDS} runs)", *base)
+    print("  every run, alternating (wall s / CPU s / peak RSS GiB):")
+    for kind, rs in runs.items():
+        print(f"    {kind:6s}: " + ", ".join(
+            f"{r[0]:.1f} / {r[1].ru_utime + r[1].ru_stime:.1f} / {r[1].ru_maxrss / 2**20:.2f}" for r in rs))
+    print(f"  reader vs read_json: wall {full[0] / base[0]:.2f}x, CPU "
+          f"{(full[1].ru_utime + full[1].ru_stime) / (base[1].ru_utime + base[1].ru_stime):.2f}x; "
+          f"outputs identical: {'yes' if same_duckdb else 'NO'}")
     cached = sum(f.stat().st_size for f in cache.glob("*.parquet"))
     figures(f"smslink logs compact into an empty cache ({cached / 1e6:.0f} MB of Parquet copies; "
             f"a scheduled job's work, not a report's)", *compact, goal=False)

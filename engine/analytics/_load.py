@@ -304,31 +304,67 @@ def _cached_copies(
     con: duckdb.DuckDBPyConnection, logs: LogSet, columns: tuple[str, ...], cache: Path, work: Path,
     cacheable: frozenset[str], progress: Progress | None, written: list[Path] | None = None,
 ) -> list[Path]:
+    """The Parquet copy of each finished file, made where missing.
+
+    Missing copies are made by the compiled reader when it can read
+    ``columns`` (its tables written with pyarrow, two files at a time), and
+    by DuckDB's ``read_json`` for the files it declines or when it cannot:
+    the two give the same rows, so a copy reads the same whoever made it.
+    """
     make_cache_dir(cache)
     sizes = [os.stat(f).st_size for f in logs.finished]
     total, done = max(sum(sizes), 1), 0
-    parts = []
-    for i, (name, size) in enumerate(zip(logs.finished, sizes, strict=True)):
+    targets = []
+    for i, name in enumerate(logs.finished):
         if name in cacheable:
-            target = cache / cache_name(name, columns)
+            targets.append(cache / cache_name(name, columns))
         else:
-            target = work / f"part-{i:05d}.parquet"
-        if not target.exists():
-            tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-            sub = None if progress is None else _scaled(progress, done / total, size / total)
-            try:
-                run(con, f"COPY ({_sql.read_json_sql([name], columns, compact=True)}) TO {_quote(tmp)} "
-                         f"({_PARQUET})", sub)
-                os.replace(tmp, target)
+            targets.append(work / f"part-{i:05d}.parquet")
+    size_of = dict(zip(logs.finished, sizes, strict=True))
+    target_of = dict(zip(logs.finished, targets, strict=True))
+    missing = [n for n, t in zip(logs.finished, targets, strict=True) if not t.exists()]
+    by_duckdb = missing
+    if missing and _scanner.readable(columns):
+        import pyarrow.parquet as pq
+
+        by_duckdb = []
+        try:
+            for name, table, _why in _scanner.scan_each(missing, columns):
+                if table is None:
+                    by_duckdb.append(name)
+                    continue
+                target = target_of[name]
+                tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+                try:
+                    pq.write_table(_scanner.for_parquet(table), tmp, compression="lz4", row_group_size=122_880)
+                    os.replace(tmp, target)
+                finally:
+                    tmp.unlink(missing_ok=True)
                 if written is not None:
                     written.append(target)
-            finally:
-                tmp.unlink(missing_ok=True)
+                done += size_of[name]
+                if progress is not None:
+                    progress(done / total)
+        except OSError as exc:
+            raise ReportError(f"cannot read the click logs: {exc.filename or ''}: {exc.strerror}") from exc
+    for name in by_duckdb:
+        target, size = target_of[name], size_of[name]
+        tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+        sub = None if progress is None else _scaled(progress, done / total, size / total)
+        try:
+            run(con, f"COPY ({_sql.read_json_sql([name], columns, compact=True)}) TO {_quote(tmp)} "
+                     f"({_PARQUET})", sub)
+            os.replace(tmp, target)
+            if written is not None:
+                written.append(target)
+        finally:
+            tmp.unlink(missing_ok=True)
         done += size
         if progress is not None:
             progress(done / total)
-        parts.append(target)
-    return parts
+    if progress is not None:
+        progress(1.0)
+    return targets
 
 
 def _scaled(progress: Progress, start: float, span: float) -> Progress:

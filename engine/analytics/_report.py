@@ -158,7 +158,7 @@ def build_report(opts: ReportOptions, progress: Progress | None = None) -> Repor
                         until_ms=opts.until_ms, campaigns=opts.campaigns, progress=progress,
                         cache_dir=opts.cache_dir, cacheable=finished,
                         memory_budget=budget)
-            stage("load", t0)
+            stage(f"load ({_read_by(loaded, logs.count)})", t0)
             moves = apply_final_verdicts(con, classifier=opts.classifier, rules=opts.stream_rules, columns=columns)
             settled = _Settled()
             settled.run(con)
@@ -180,6 +180,18 @@ def build_report(opts: ReportOptions, progress: Progress | None = None) -> Repor
             t.join()  # never close the snapshot under the counting thread
         snap.close()
     return Report(data, con, tmp, loaded)
+
+
+def _read_by(loaded: Loaded, files: int) -> str:
+    """Who read the log files, for the timings line."""
+    if not loaded.rows and not loaded.declined:
+        return f"{files} files by DuckDB's read_json"
+    parts = [f"{loaded.rows:,} clicks by the compiled reader, {loaded.arrow_bytes / 2**20:,.0f} MiB in memory"]
+    if loaded.spilled:
+        parts.append(f"{len(loaded.spilled)} files' tables to Parquet")
+    if loaded.declined:
+        parts.append(f"{len(loaded.declined)} files declined to read_json")
+    return ", ".join(parts)
 
 
 class _Settled:

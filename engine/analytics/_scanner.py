@@ -103,6 +103,14 @@ def select_sql(columns: tuple[str, ...]) -> str:
     return ", ".join(f"{c}::{_sql.COLUMNS[c]} AS {c}" if KINDS[c][0] == "u32" else c for c in columns)
 
 
+def for_parquet(table: pa.Table) -> pa.Table:
+    """``table`` with the ``clicks`` view's types where the reader's differ (``asn`` is BIGINT), to write as a copy."""
+    for i, name in enumerate(table.column_names):
+        if KINDS[name][0] == "u32":
+            table = table.set_column(i, name, table.column(i).cast(pa.int64()))
+    return table
+
+
 def schema(columns: tuple[str, ...]) -> pa.Schema:
     """The Arrow schema of the reader's tables for ``columns``."""
     fields = []

@@ -123,3 +123,24 @@ def test_memory_sizes_read_like_duckdbs(text, size):
 def test_a_bad_memory_size_is_a_clear_error(text):
     with pytest.raises(ReportError, match="--memory-limit"):
         parse_size(text)
+
+
+def test_cached_copies_read_the_same_whoever_made_them(tmp_path, monkeypatch):
+    """Copies made by the reader (pyarrow) and by DuckDB mix in one cache folder and read as DuckDB alone reads."""
+    logs = _files(tmp_path)
+    want = _reference(tmp_path, logs, monkeypatch)
+    cache = tmp_path / "cache"
+    every = frozenset(logs.finished)
+    with monkeypatch.context() as m:  # DuckDB makes the first two files' copies ...
+        m.setenv(_scanner.READER_ENV, "duckdb")
+        _rows(tmp_path, LogSet(logs.finished[:2], ()), "first", cache_dir=str(cache), cacheable=every)
+    made = {p.name: p.stat().st_mtime_ns for p in cache.glob("*.parquet")}
+    assert len(made) == 2
+    # ... the reader the rest (the gzip file's by DuckDB again), and every copy is read back
+    _, got = _rows(tmp_path, logs, "mixed", cache_dir=str(cache), cacheable=every)
+    assert got == want
+    assert {p.name: p.stat().st_mtime_ns for p in cache.glob("*.parquet") if p.name in made} == made
+    assert len(list(cache.glob("*.parquet"))) == 5
+    # and a later report reads the copies only: the same rows again
+    _, again = _rows(tmp_path, logs, "again", cache_dir=str(cache), cacheable=every)
+    assert again == want
