@@ -214,10 +214,22 @@ def figures(label: str, wall: float, usage: resource.struct_rusage, stages: list
     print(f"    peak RSS: {usage.ru_maxrss / 1024 / 1024:.2f} GiB (goal <= 2 GiB)")
 
 
+def _snapshot_is_current(path: Path) -> bool:
+    """Whether the cached snapshot was written by an engine that keeps the recipients per arm in its meta."""
+    from engine.snapshot import open_snapshot
+
+    with open_snapshot(path) as s:
+        return s.meta.recipients_by_arm.get("v") == 1
+
+
 def main() -> None:
     if not STAMP.exists():
         print(f"generating {LINES:,} click lines over {TOKENS:,} tokens into {OUT} (cached) ...", flush=True)
         generate()
+    elif not _snapshot_is_current(OUT / "snapshot.lmdb"):
+        print("rewriting the cached snapshot (written by an older engine) ...", flush=True)
+        (OUT / "snapshot.lmdb").unlink()
+        build_snapshot(OUT / "snapshot.lmdb")
     logs = OUT / "clicks"
     size = sum(f.stat().st_size for f in logs.iterdir())
     smslink = Path(sys.executable).with_name("smslink")

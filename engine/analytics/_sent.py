@@ -77,11 +77,22 @@ _CACHE_VERSION = 1
 def _count(snap: Snapshot, only: tuple[str, ...]) -> list[CampaignSent]:
     per_arm: Counter[tuple[int, int]] = Counter()
     retired: Counter[int] = Counter()
-    for _, rec in snap.iter_tokens():
-        if rec.recipient:
-            per_arm[(rec.campaign, rec.variant)] += 1
-            if rec.retired:
-                retired[rec.campaign] += 1
+    kept = snap.meta.recipients_by_arm
+    if kept.get("v") == 1:  # counted when the snapshot was written
+        for key, n in kept.items():
+            if key == "v":
+                continue
+            c, _, v = key.partition("/")
+            if v == "retired":
+                retired[int(c)] += n
+            else:
+                per_arm[(int(c), int(v))] += n
+    else:  # a snapshot written before the counts were kept: one pass over its tokens
+        for _, rec in snap.iter_tokens():
+            if rec.recipient:
+                per_arm[(rec.campaign, rec.variant)] += 1
+                if rec.retired:
+                    retired[rec.campaign] += 1
     out = []
     for i, c in enumerate(snap.campaigns):
         if only and c.id not in only:

@@ -412,3 +412,8 @@ class Meta(msgspec.Struct, frozen=True):
     storesets: list[str] = []
     endpoints: list[str] = []
     engine_version: str = ""
+    # Recipient tokens per campaign arm, "<campaign index>/<variant index>"
+    # (variant -1: none), and retired recipient tokens per campaign,
+    # "<campaign index>/retired"; "v": 1 marks a snapshot that has them. The
+    # report's "sent" comes from here instead of a pass over every token.
+    recipients_by_arm: dict[str, int] = {}

@@ -155,6 +155,8 @@ def write_snapshot(
                     cur.put(key, fixed[key], append=True)
                 last = b""
                 batch: list[tuple[bytes, bytes]] = []
+                by_arm: dict[tuple[int, int], int] = {}
+                retired_by: dict[int, int] = {}
                 for token, rec in tokens:
                     key = token_key(token)
                     if key <= last:
@@ -166,6 +168,10 @@ def write_snapshot(
                     n_tokens += 1
                     if rec.recipient:
                         n_recipients += 1
+                        arm = (rec.campaign, rec.variant)
+                        by_arm[arm] = by_arm.get(arm, 0) + 1
+                        if rec.retired:
+                            retired_by[rec.campaign] = retired_by.get(rec.campaign, 0) + 1
                     if rec.retired:
                         n_retired += 1
                     if len(batch) >= 65536:
@@ -197,6 +203,11 @@ def write_snapshot(
                     storesets=storeset_ids,
                     endpoints=endpoint_names,
                     engine_version=engine_version,
+                    recipients_by_arm={
+                        "v": 1,
+                        **{f"{c}/{v}": n for (c, v), n in sorted(by_arm.items())},
+                        **{f"{c}/retired": n for c, n in sorted(retired_by.items())},
+                    },
                 )
                 txn.put(META_KEY, _encoder.encode(meta))
             env.sync(True)

@@ -87,3 +87,20 @@ def test_the_snapshot_counts_are_kept_in_the_cache_and_read_back(fixture_paths, 
     # what the cache says is what is reported: a doctored count shows (so it is really read)
     kept.write_bytes(kept.read_bytes().replace(b'"sent":', b'"sent":1', 1))
     assert _data(snap, logs, cache)["campaigns"][0]["sent"] != plain["campaigns"][0]["sent"]
+
+
+def test_the_counts_the_snapshot_keeps_equal_a_pass_over_its_tokens(fixture_paths, monkeypatch):
+    """New snapshots carry their recipients per arm (meta ``recipients_by_arm``); older ones are counted."""
+    snap, _ = fixture_paths
+    with open_snapshot(snap) as s:
+        kept = s.meta.recipients_by_arm
+        assert kept.get("v") == 1 and len(kept) > 2
+        from_meta = count_sent(s)
+        monkeypatch.setattr(s, "meta", msgspec.structs.replace(s.meta, recipients_by_arm={}))  # an older snapshot
+        counted = count_sent(s)
+        assert counted == from_meta
+        assert sum(c.sent + c.holdout for c in counted) == s.meta.counts["recipient_tokens"]
+        # the meta's counts are what is reported: a doctored one shows
+        doctored = {**kept, next(k for k in kept if k != "v" and not k.endswith("retired")): 10**6}
+        monkeypatch.setattr(s, "meta", msgspec.structs.replace(s.meta, recipients_by_arm=doctored))
+        assert count_sent(s) != counted

@@ -85,3 +85,18 @@ def test_publish_swaps_current(tmp_path):
     with open_snapshot(pub / "current") as snap:
         assert snap.campaigns[0].id == "b"
     assert len(list((pub / "snapshots").iterdir())) == 2
+
+
+def test_the_meta_keeps_recipients_per_arm_and_retired_recipients_per_campaign(tmp_path):
+    toks = sorted(
+        [(f"A{i:05d}", TokenRecord(campaign=0, recipient=f"r{i}", variant=i % 3, retired=i % 10 == 0))
+         for i in range(60)]
+        + [(f"B{i:05d}", TokenRecord(campaign=1, recipient=f"s{i}", retired=i < 4)) for i in range(9)]
+        + [("CAMPAIGN", TokenRecord(campaign=1, recipient="", retired=True))]  # a campaign link: not a recipient
+    )
+    meta = write_snapshot(tmp_path / "s.lmdb", campaigns=[_campaign("a"), _campaign("b")], tokens=toks)
+    assert meta.recipients_by_arm == {
+        "v": 1, "0/0": 20, "0/1": 20, "0/2": 20, "1/-1": 9, "0/retired": 6, "1/retired": 4,
+    }
+    with open_snapshot(tmp_path / "s.lmdb") as snap:
+        assert snap.meta.recipients_by_arm == meta.recipients_by_arm
