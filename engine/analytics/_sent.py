@@ -82,11 +82,11 @@ def _count(snap: Snapshot, only: tuple[str, ...]) -> list[CampaignSent]:
         for key, n in kept.items():
             if key == "v":
                 continue
-            c, _, v = key.partition("/")
-            if v == "retired":
-                retired[int(c)] += n
+            campaign, _, arm = key.partition("/")
+            if arm == "retired":
+                retired[int(campaign)] += n
             else:
-                per_arm[(int(c), int(v))] += n
+                per_arm[(int(campaign), int(arm))] += n
     else:  # a snapshot written before the counts were kept: one pass over its tokens
         for _, rec in snap.iter_tokens():
             if rec.recipient:
