@@ -141,6 +141,7 @@ class Loaded:
     declined: tuple[tuple[str, int, str], ...] = ()  # (file, line, why) read by DuckDB instead
     spilled: tuple[Path, ...] = ()  # the reader's tables beyond the memory budget, as Parquet
     arrow_bytes: int = 0  # what the tables held in memory take
+    copies: int = 0  # files read from their Parquet copies (``cache_dir``)
 
     def attach(self, cur: duckdb.DuckDBPyConnection) -> None:
         for name, table in self.tables.items():
@@ -199,6 +200,7 @@ def load_clicks(
     parts: list[Path] = []
     if cache_dir is not None and logs.finished:
         parts = _cached_copies(con, logs, columns, Path(cache_dir), Path(work_dir), cacheable, progress)
+        loaded = Loaded({}, copies=len(parts))
         pcond = cond
     else:
         pcond = ""

@@ -184,6 +184,8 @@ def build_report(opts: ReportOptions, progress: Progress | None = None) -> Repor
 
 def _read_by(loaded: Loaded, files: int) -> str:
     """Who read the log files, for the timings line."""
+    if loaded.copies:
+        return f"{loaded.copies} files from their Parquet copies"
     if not loaded.rows and not loaded.declined:
         return f"{files} files by DuckDB's read_json"
     parts = [f"{loaded.rows:,} clicks by the compiled reader, {loaded.arrow_bytes / 2**20:,.0f} MiB in memory"]
