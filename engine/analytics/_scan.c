@@ -11,8 +11,12 @@
  * whose wanted fields hold what the click-log schema writes (an integer, a
  * number, a string, an array of plain strings, or null) and declines the
  * whole file otherwise: a value of another type, a duplicate wanted key,
- * an escape inside `reasons`, invalid UTF-8, nesting deeper than 64, a line
- * that is not an object. The caller then reads that file with DuckDB's
+ * an escape or whitespace inside `reasons`, a \u0000 escape, invalid UTF-8,
+ * nesting deeper than 64, a line that is not an object, a line longer than
+ * about 1 MiB (DuckDB's maximum_object_size in the report; where between 1
+ * and 1.25 MiB depends on where the line falls in the 256 KiB reads), more
+ * distinct values than a column's dictionary codes hold. Line numbers count
+ * every line, blank ones too. The caller then reads that file with DuckDB's
  * read_json, whose answers (and errors) are the reference; a property test
  * (tests/unit/analytics/test_scan.py) holds the two equal.
  *
