@@ -28,11 +28,13 @@
  * Arrow strings, no dictionary) or "json" (an array of strings kept as its
  * minified text, dictionary-coded in 16 bits).
  * A missing key reads as null. A null string or array reads as `default`
- * when one is given. Buffers per column, as bytes:
+ * when one is given. Buffers per column:
  *   i64/f64/u32:      (values, validity or None, null_count)
  *   str8/16/32, json: (codes, validity or None, null_count, dict_offsets, dict_data, dict_size)
  *   str:              (offsets, validity or None, null_count, data)
- * The validity bitmaps are Arrow's (least significant bit first). Runs with
+ * Buffers are read-only buffer objects over the reader's own memory (no
+ * copy; pyarrow.py_buffer wraps them). The validity bitmaps are Arrow's
+ * (least significant bit first). Runs with
  * the GIL released: call it from several threads for several files.
  */
 #define PY_SSIZE_T_CLEAN
@@ -877,8 +879,44 @@ static void scan_free(Scan *sc) {
     free(sc);
 }
 
-static PyObject *bytes_of(const Buf *b, size_t n) {
-    return PyBytes_FromStringAndSize(b->p ? b->p : "", (Py_ssize_t)n);
+/* A read-only buffer over memory the reader allocated: handed to Arrow
+ * (pyarrow.py_buffer) without a copy, freed when the last view goes. */
+typedef struct {
+    PyObject_HEAD char *p;
+    Py_ssize_t len;
+} Owned;
+
+static int owned_getbuffer(PyObject *self, Py_buffer *view, int flags) {
+    Owned *o = (Owned *)self;
+    return PyBuffer_FillInfo(view, self, o->p, o->len, 1, flags);
+}
+
+static void owned_dealloc(PyObject *self) {
+    free(((Owned *)self)->p);
+    Py_TYPE(self)->tp_free(self);
+}
+
+static PyBufferProcs owned_as_buffer = {owned_getbuffer, NULL};
+
+static PyTypeObject OwnedType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "engine.analytics._scan.Owned",
+    .tp_basicsize = sizeof(Owned),
+    .tp_dealloc = owned_dealloc,
+    .tp_as_buffer = &owned_as_buffer,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "Memory the reader filled, as a read-only buffer.",
+};
+
+/* The first n bytes of b as a buffer object; b's memory moves into it (b is left empty). */
+static PyObject *bytes_of(Buf *b, size_t n) {
+    if (!b->p && !(b->p = malloc(1))) return PyErr_NoMemory();
+    Owned *o = PyObject_New(Owned, &OwnedType);
+    if (!o) return NULL;
+    o->p = b->p;
+    o->len = (Py_ssize_t)n;
+    b->p = NULL;
+    b->len = b->cap = 0;
+    return (PyObject *)o;
 }
 
 static PyObject *column_result(Scan *sc, Col *c) {
@@ -1056,6 +1094,7 @@ static PyMethodDef methods[] = {
 static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "engine.analytics._scan", NULL, -1, methods};
 
 PyMODINIT_FUNC PyInit__scan(void) {
+    if (PyType_Ready(&OwnedType) < 0) return NULL;
     PyObject *m = PyModule_Create(&module);
     if (!m) return NULL;
     if (PyModule_AddStringConstant(m, "SOURCE_SHA256", SMSLINK_SCAN_SOURCE)) {
