@@ -8,7 +8,7 @@ view. See docs/report.md.
 """
 
 from ._compact import Compacted, compact_logs
-from ._html import render_html
+from ._html import render_html, warm_charts
 from ._load import LogSet, ReportError, connect, create_clicks_view, find_logs
 from ._query import run_sql
 from ._render import render_csv, render_json, render_table
@@ -44,5 +44,6 @@ __all__ = [
     "suppress",
     "suppressed",
     "two_proportion",
+    "warm_charts",
     "wilson",
 ]

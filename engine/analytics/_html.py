@@ -41,6 +41,14 @@ def _pyplot() -> Any:
     return plt
 
 
+def warm_charts() -> None:
+    """Import matplotlib and draw one throw-away figure, so the report's charts start warm (call it early, in a thread)."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(2, 1))
+    ax.plot([0, 1], [0, 1])
+    _svg(fig)
+
+
 def _svg(fig: Any) -> str:
     plt = _pyplot()
     buf = io.StringIO()

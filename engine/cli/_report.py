@@ -119,6 +119,17 @@ def report(
         k=k, alpha=alpha, classifier=classifier, memory_limit=memory_limit,
         cache_dir=None if cache_dir is None else str(cache_dir),
     )
+    warm = None
+    if html_out is not None:
+        # matplotlib's import and first figure (about 0.8 CPU s) run while the
+        # logs are read instead of after the report, when one core is idle;
+        # pyplot is not thread-safe, so the charts wait for it (join below)
+        import threading
+
+        from engine.analytics import warm_charts
+
+        warm = threading.Thread(target=warm_charts, name="smslink-warm-charts", daemon=True)
+        warm.start()
     try:
         rep = build_report(opts, progress=_Bar("reading click logs"))
     except (ReportError, SnapshotError) as exc:
@@ -134,6 +145,8 @@ def report(
         text = {"table": render_table, "json": render_json, "csv": render_csv}[fmt](shared)
         click.echo(text, nl=False)
         if html_out is not None:
+            if warm is not None:
+                warm.join()
             html_out.write_text(render_html(shared), encoding="utf-8")
             click.echo(f"wrote {html_out}", err=True)
         if per_recipient is not None:
