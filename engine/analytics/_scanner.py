@@ -18,7 +18,6 @@ The extension is optional: without it (no C compiler), or with
 
 from __future__ import annotations
 
-import hashlib
 import os
 import sys
 from collections.abc import Callable, Iterable, Iterator
@@ -29,6 +28,8 @@ from types import ModuleType
 from typing import Any
 
 import pyarrow as pa
+
+from engine._compiled import load_checked
 
 from . import _sql
 
@@ -73,14 +74,7 @@ def load() -> tuple[ModuleType | None, str]:
     """(the module, "") when it may be used; (None, why not) otherwise."""
     if os.environ.get(READER_ENV, "") == "duckdb":
         return None, f"{READER_ENV}=duckdb"
-    try:
-        from engine.analytics import _scan  # type: ignore[attr-defined]
-    except ImportError as exc:
-        return None, f"not built ({exc})"
-    # a source checkout: the build must be of this source
-    if _SOURCE.exists() and hashlib.sha256(_SOURCE.read_bytes()).hexdigest() != _scan.SOURCE_SHA256:
-        return None, "built from another version of _scan.c (rebuild: make install)"
-    return _scan, ""
+    return load_checked("engine.analytics._scan", _SOURCE)
 
 
 _MODULE, WHY_NOT = load()

@@ -10,13 +10,13 @@ every request, which is what the compiled path is tested against.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import sys
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from engine._compiled import load_checked
 from engine.clicklog import EventIds
 
 #: Set to 1 to serve every click through the pure Python path.
@@ -28,15 +28,7 @@ def load() -> tuple[ModuleType | None, str]:
     """(the module, "") when it may be used; (None, why not) otherwise."""
     if os.environ.get(PURE_ENV, "") not in ("", "0"):
         return None, f"{PURE_ENV} is set"
-    try:
-        from engine.worker import _fast  # type: ignore[attr-defined]
-    except ImportError as exc:
-        return None, f"not built ({exc})"
-    if _SOURCE.exists():  # a source checkout: the build must be of this source
-        want = hashlib.sha256(_SOURCE.read_bytes()).hexdigest()
-        if want != _fast.SOURCE_SHA256:
-            return None, "built from another version of _fast.c (rebuild: make install)"
-    return _fast, ""
+    return load_checked("engine.worker._fast", _SOURCE)
 
 
 _MODULE, WHY_NOT = load()

@@ -144,3 +144,19 @@ def test_cached_copies_read_the_same_whoever_made_them(tmp_path, monkeypatch):
     # and a later report reads the copies only: the same rows again
     _, again = _rows(tmp_path, logs, "again", cache_dir=str(cache), cacheable=every)
     assert again == want
+
+
+def test_a_stale_build_of_the_reader_is_refused(monkeypatch, tmp_path):
+    other = tmp_path / "_scan.c"
+    other.write_text("/* another version */\n")
+    monkeypatch.setattr(_scanner, "_SOURCE", other)
+    mod, why = _scanner.load()
+    assert mod is None and "another version of _scan.c" in why
+
+
+def test_the_reader_switch_sends_every_file_to_duckdb(monkeypatch):
+    assert _scanner.module() is not None and _scanner.readable(REPORT_COLUMNS)
+    assert not _scanner.readable((*REPORT_COLUMNS, "headers"))  # --rejudge's columns: never the reader's
+    monkeypatch.setenv(_scanner.READER_ENV, "duckdb")
+    assert _scanner.module() is None and not _scanner.readable(REPORT_COLUMNS)
+    assert _scanner.load() == (None, f"{_scanner.READER_ENV}=duckdb")
