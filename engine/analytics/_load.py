@@ -166,7 +166,7 @@ def load_clicks(
 
     Without ``cache_dir``, the compiled reader (``_scanner``) reads each file
     into Arrow tables held in memory (strings as per-file dictionaries, or
-    plain for the per-click ones: token, recipient, address), about 90 bytes
+    plain for the per-click ones: token, recipient, address), about 88 bytes
     a click; the files it declines, and every file when it is not built or
     ``columns`` has a field it does not read (``--rejudge``'s headers), are
     read by DuckDB's ``read_json`` into a compact Parquet copy, with ENUMs
