@@ -155,9 +155,8 @@ def build_report(opts: ReportOptions, progress: Progress | None = None) -> Repor
             logs = complete_lines(logs, tmp.name)
             columns = _sql.REPORT_COLUMNS + (_sql.CLASSIFIER_COLUMNS if opts.classifier else ())
             loaded = load_clicks(con, logs, columns=columns, work_dir=tmp.name, since_ms=opts.since_ms,
-                        until_ms=opts.until_ms, campaigns=opts.campaigns, progress=progress,
-                        cache_dir=opts.cache_dir, cacheable=finished,
-                        memory_budget=budget)
+                                 until_ms=opts.until_ms, campaigns=opts.campaigns, progress=progress,
+                                 cache_dir=opts.cache_dir, cacheable=finished, memory_budget=budget)
             stage(f"load ({_read_by(loaded, logs.count)})", t0)
             moves = apply_final_verdicts(con, classifier=opts.classifier, rules=opts.stream_rules, columns=columns)
             settled = _Settled()
