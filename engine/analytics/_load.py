@@ -128,12 +128,10 @@ def create_clicks_view(con: duckdb.DuckDBPyConnection, logs: LogSet) -> None:
 
 @dataclass
 class Loaded:
-    """What ``load_clicks`` holds in memory for the ``clicks_logged`` view: Arrow tables DuckDB reads in place.
+    """How ``load_clicks`` read the logs, and the Arrow tables it registered on the connection.
 
-    DuckDB sees a Python object only on the connection it was registered
-    with: a cursor (another connection to the same database) that reads
-    ``clicks_logged`` must be passed to ``attach`` first. Keep this object
-    as long as the connection reads the view.
+    A registered object is seen by that connection only (not by its
+    cursors), and the registration keeps it alive.
     """
 
     tables: dict[str, object]
@@ -142,10 +140,6 @@ class Loaded:
     spilled: tuple[Path, ...] = ()  # the reader's tables beyond the memory budget, as Parquet
     arrow_bytes: int = 0  # what the tables held in memory take
     copies: int = 0  # files read from their Parquet copies (``cache_dir``)
-
-    def attach(self, cur: duckdb.DuckDBPyConnection) -> None:
-        for name, table in self.tables.items():
-            cur.register(name, table)
 
 
 def load_clicks(
@@ -221,8 +215,9 @@ def load_clicks(
     if parts:
         files = "[" + ", ".join(_quote(p) for p in parts) + "]"
         sources.append(f"SELECT {select} FROM read_parquet({files}){pcond}")
+    for name, table in loaded.tables.items():
+        con.register(name, table)
     if loaded.tables:
-        loaded.attach(con)
         sources.append(f"SELECT {_scanner.select_sql(columns)} FROM clicks_arrow{cond}")
     if loaded.spilled:
         files = "[" + ", ".join(_quote(p) for p in loaded.spilled) + "]"
@@ -260,9 +255,14 @@ def _scan_files(
             if progress is not None:
                 progress(done / total)
     except OSError as exc:
-        raise ReportError(f"cannot read the click logs: {exc.filename or ''}: {exc.strerror}") from exc
+        raise _unreadable(exc) from exc
     tables: dict[str, object] = {"clicks_arrow": pa.concat_tables(kept)} if kept else {}
     return Loaded(tables, rows, tuple(declined), tuple(spilled), held)
+
+
+def _unreadable(exc: OSError) -> ReportError:
+    """The compiled reader's I/O error, as the report says it."""
+    return ReportError(f"cannot read the click logs: {exc.filename or ''}: {exc.strerror}")
 
 
 def parse_size(text: str) -> int:
@@ -348,7 +348,7 @@ def _cached_copies(
                 if progress is not None:
                     progress(done / total)
         except OSError as exc:
-            raise ReportError(f"cannot read the click logs: {exc.filename or ''}: {exc.strerror}") from exc
+            raise _unreadable(exc) from exc
     for name in by_duckdb:
         target, size = target_of[name], size_of[name]
         tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")

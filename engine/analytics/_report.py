@@ -72,14 +72,10 @@ class ReportOptions:
 class Report:
     """A computed report. Close it (or use ``with``) to free the DuckDB database."""
 
-    def __init__(
-        self, data: dict[str, Any], con: duckdb.DuckDBPyConnection, tmp: tempfile.TemporaryDirectory[str],
-        loaded: Loaded | None = None,
-    ) -> None:
+    def __init__(self, data: dict[str, Any], con: duckdb.DuckDBPyConnection, tmp: tempfile.TemporaryDirectory[str]) -> None:
         self.data = data
         self._con = con
         self._tmp = tmp
-        self._loaded = loaded  # the Arrow tables the connection's views read
 
     def write_per_recipient(self, path: str | os.PathLike[str]) -> int:
         """One CSV row per (campaign, recipient id) with a human click; returns the row count.
@@ -101,7 +97,6 @@ class Report:
         try:
             self._con.close()
         finally:
-            self._loaded = None
             self._tmp.cleanup()
 
     def __enter__(self) -> Report:
@@ -178,7 +173,7 @@ def build_report(opts: ReportOptions, progress: Progress | None = None) -> Repor
         if t.is_alive():
             t.join()  # never close the snapshot under the counting thread
         snap.close()
-    return Report(data, con, tmp, loaded)
+    return Report(data, con, tmp)
 
 
 def _read_by(loaded: Loaded, files: int) -> str:

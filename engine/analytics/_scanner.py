@@ -197,5 +197,5 @@ def _closed(column: str, values: pa.Array) -> pa.Array:
     ``recipient`` (see ``_sql.read_json_sql``); a null stays a null.
     """
     _, vocab = _sql.ENUMS[column]
-    fallback = "unjudged" if column == "verdict" else vocab[0]
+    fallback = _sql.enum_fallback(column)
     return pa.array([v if v in vocab else fallback for v in values.to_pylist()], pa.string())

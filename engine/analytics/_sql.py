@@ -91,6 +91,11 @@ ENUMS: dict[str, tuple[str, tuple[str, ...]]] = {
 }
 
 
+def enum_fallback(column: str) -> str:
+    """What a value outside column's closed vocabulary (``ENUMS``) reads as."""
+    return "unjudged" if column == "verdict" else ENUMS[column][1][0]
+
+
 def create_types_sql() -> list[str]:
     """Statements creating the ENUM types of the report's table."""
     return [
@@ -118,7 +123,7 @@ def read_json_sql(paths: list[str], columns: tuple[str, ...], *, compact: bool =
             expr = f"coalesce({c}, '[]')"
         elif compact and c in ENUMS:
             name, values = ENUMS[c]
-            fallback = "'unjudged'" if c == "verdict" else _quote(values[0])
+            fallback = _quote(enum_fallback(c))
             expr = f"(CASE WHEN {c} IN ({', '.join(_quote(v) for v in values)}) THEN {c} ELSE {fallback} END)::{name}"
             if c == "link":
                 expr = f"CASE WHEN {c} IS NULL THEN NULL ELSE {expr} END"
