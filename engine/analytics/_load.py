@@ -18,10 +18,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 
 from engine.clicklog import list_log_files
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 from . import _scanner, _sql
 
@@ -140,6 +144,19 @@ class Loaded:
     spilled: tuple[Path, ...] = ()  # the reader's tables beyond the memory budget, as Parquet
     arrow_bytes: int = 0  # what the tables held in memory take
     copies: int = 0  # files read from their Parquet copies (``cache_dir``)
+    #: When every click of ``clicks_logged`` is in the reader's table
+    #: (``clicks_arrow``: none spilled, declined or cached): that table and
+    #: the load's filters. The stream step then gathers the few rows it
+    #: keeps from it with Arrow instead of copying them through DuckDB.
+    reader_only: ReaderRows | None = None
+
+
+@dataclass(frozen=True)
+class ReaderRows:
+    """Every click of ``clicks_logged``: the reader's ``table`` under the load's filters (``where``)."""
+
+    table: pa.Table
+    where: str  # "" or " WHERE ...": what clicks_logged applies to the table
 
 
 def load_clicks(
@@ -219,6 +236,8 @@ def load_clicks(
         con.register(name, table)
     if loaded.tables:
         sources.append(f"SELECT {_scanner.select_sql(columns)} FROM clicks_arrow{cond}")
+        if not parts and not loaded.spilled:
+            loaded.reader_only = ReaderRows(loaded.tables["clicks_arrow"], cond)  # type: ignore[arg-type]
     if loaded.spilled:
         files = "[" + ", ".join(_quote(p) for p in loaded.spilled) + "]"
         sources.append(f"SELECT {_scanner.select_sql(columns)} FROM read_parquet({files}){cond}")

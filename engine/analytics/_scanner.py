@@ -105,6 +105,48 @@ def for_parquet(table: pa.Table) -> pa.Table:
     return table
 
 
+def numbered(table: pa.Table) -> pa.Table:
+    """``table`` with a last column ``rn``: each row's number (0, 1, ...), for ``take``.
+
+    The other columns are shared, not copied; ``rn`` is 4 bytes a row (8
+    past 2^32 rows).
+    """
+    import numpy as np
+
+    dtype = np.uint32 if table.num_rows < 2**32 else np.uint64
+    chunks, start = [], 0
+    for chunk in table.column(0).chunks if table.num_columns else ():
+        chunks.append(pa.array(np.arange(start, start + len(chunk), dtype=dtype)))
+        start += len(chunk)
+    rn = pa.chunked_array(chunks, pa.from_numpy_dtype(dtype))
+    return table.append_column("rn", rn)
+
+
+def take(table: pa.Table, rows: Any, *, threads: int | None = None) -> pa.Table:
+    """The rows of ``numbered(...)`` table whose ``rn`` are in ``rows`` (a numpy array), in ``rn`` order.
+
+    Each chunk's rows are gathered by Arrow, one chunk per thread (the GIL
+    is released): the report's stream step copies a few percent of ten
+    million clicks this way in a fraction of what the same rows cost through
+    DuckDB (its scan converts every column of every row before the join
+    drops most of them).
+    """
+    import numpy as np
+
+    wanted = np.sort(np.asarray(rows, dtype=np.int64))
+    batches = table.to_batches()
+    starts = np.cumsum([0] + [b.num_rows for b in batches])
+    cuts = np.searchsorted(wanted, starts)
+
+    def one(k: int) -> pa.RecordBatch:
+        return batches[k].take(pa.array(wanted[cuts[k]:cuts[k + 1]] - starts[k]))
+
+    n = threads or os.cpu_count() or 1
+    with ThreadPoolExecutor(max_workers=max(1, min(n, len(batches) or 1)), thread_name_prefix="smslink-take") as pool:
+        parts = [p for p in pool.map(one, range(len(batches))) if p.num_rows]
+    return pa.Table.from_batches(parts, schema=table.schema)
+
+
 def schema(columns: tuple[str, ...]) -> pa.Schema:
     """The Arrow schema of the reader's tables for ``columns``."""
     fields = []

@@ -24,12 +24,13 @@ from typing import Any
 import duckdb
 import msgspec
 import numpy as np
+import pyarrow as pa
 
 from engine.bots import Classifier, StreamRules, facts_from_event
 from engine.clicklog import ClickEvent
 
-from . import _sql
-from ._load import stage
+from . import _scanner, _sql
+from ._load import ReaderRows, stage
 
 _BATCH = 50_000
 #: What the stream rules read of a click (``_sql.stream_verdicts``, ``_sql.STREAM_ORDER``).
@@ -57,6 +58,7 @@ def apply_final_verdicts(
     classifier: Classifier | None = None,
     rules: StreamRules | None = None,
     columns: tuple[str, ...] = _sql.REPORT_COLUMNS,
+    reader_only: ReaderRows | None = None,
 ) -> Moves:
     """Define the view ``clicks`` over ``base`` with final verdicts; return what moved.
 
@@ -69,6 +71,11 @@ def apply_final_verdicts(
 
     ``clicks_settled`` and ``clicks_judged`` (``base``: every click with its
     per-click verdict, before the stream rules) stay defined for the roll-ups.
+
+    ``reader_only`` (``Loaded.reader_only``: every click of ``base`` is in
+    the reader's Arrow table) lets the stream step gather its candidate
+    tokens' clicks with Arrow instead of copying them through DuckDB; the
+    result is the same.
     """
     rules = rules or StreamRules()
     moves = Moves(policy=classifier.policy_ref if classifier else None)
@@ -82,7 +89,7 @@ def apply_final_verdicts(
             burst_addresses=rules.burst_addresses,
             datacenter_reasons=rules.datacenter_reasons | classifier.network_reasons(),
         )
-    _stream_step(con, base, rules, columns, moves)
+    _stream_step(con, base, rules, columns, moves, reader_only if classifier is None else None)
     cols = ", ".join(columns)
     con.execute(
         f"CREATE OR REPLACE VIEW clicks AS "
@@ -97,6 +104,7 @@ def _stream_step(
     rules: StreamRules,
     columns: tuple[str, ...],
     moves: Moves,
+    reader_only: ReaderRows | None = None,
 ) -> None:
     t0 = [time.perf_counter(), time.process_time()]
     dc = sorted(rules.datacenter_reasons)
@@ -112,12 +120,30 @@ def _stream_step(
     stage("  burst spans, sequence tokens", t0)
     # One scan of ``base`` copies the candidate tokens' clicks (a few percent
     # of the lines); the token aggregate and the exact rules read that copy.
-    cols = ", ".join(f"c.{c}" for c in columns)
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE candidate_rows AS SELECT {cols} FROM {base} AS c "
-        "SEMI JOIN candidates AS t ON hash(c.token) = t.h "
-        "WHERE c.kind = 'click' AND c.link = 'recipient'"
-    )
+    # With the reader's table, that scan reads the token and a row number
+    # (``_scanner.numbered``), and Arrow gathers those rows: copying them
+    # through DuckDB converted all 18 columns of every click first (1.6 CPU s
+    # of ten million clicks, against 0.8).
+    pick = "SEMI JOIN candidates AS t ON hash(c.token) = t.h WHERE c.kind = 'click' AND c.link = 'recipient'"
+    if reader_only is not None:
+        key = "rn"
+        table = _scanner.numbered(reader_only.table)
+        con.register("clicks_numbered", table)
+        try:
+            rn = con.execute(
+                f"SELECT c.rn FROM (SELECT rn, {_scanner.select_sql(columns)} FROM clicks_numbered"
+                f"{reader_only.where}) AS c {pick}"
+            ).fetchnumpy()["rn"]
+            con.register("candidate_arrow", _scanner.take(table, rn))
+        finally:
+            con.unregister("clicks_numbered")
+        del table  # its row numbers
+        con.execute(f"CREATE OR REPLACE TEMP VIEW candidate_rows AS "
+                    f"SELECT {_scanner.select_sql(columns)}, rn FROM candidate_arrow")
+    else:
+        key = "rowid"
+        cols = ", ".join(f"c.{c}" for c in columns)
+        con.execute(f"CREATE OR REPLACE TEMP TABLE candidate_rows AS SELECT {cols} FROM {base} AS c {pick}")
     stage("  candidate rows", t0)
     con.execute(
         "CREATE OR REPLACE TABLE token_stats AS "
@@ -143,7 +169,7 @@ def _stream_step(
     # the moved clicks' new verdicts are then joined back to the full rows.
     stage1 = "token IN (SELECT token FROM stream_tokens)"
     con.execute(
-        f"CREATE OR REPLACE TEMP TABLE stage1_rules AS SELECT rowid AS rid, {', '.join(_RULE_COLUMNS)} "
+        f"CREATE OR REPLACE TEMP TABLE stage1_rules AS SELECT {key} AS rid, {', '.join(_RULE_COLUMNS)} "
         f"FROM candidate_rows WHERE {stage1}"
     )
     con.execute(
@@ -159,14 +185,20 @@ def _stream_step(
         )
         + ") WHERE verdict IS DISTINCT FROM logged_verdict OR reasons IS DISTINCT FROM logged_reasons"
     )
+    final = ", ".join(f"coalesce(m.{c}, s.{c}) AS {c}" if c in ("verdict", "reasons") else f"s.{c}" for c in columns)
     con.execute(
-        "CREATE OR REPLACE TABLE stream_rows AS "
-        "SELECT s.* REPLACE (coalesce(m.verdict, s.verdict) AS verdict, coalesce(m.reasons, s.reasons) AS reasons), "
+        f"CREATE OR REPLACE TABLE stream_rows AS SELECT {final}, "
         "s.verdict AS logged_verdict, s.reasons AS logged_reasons "
-        f"FROM candidate_rows AS s LEFT JOIN stream_moved AS m ON s.rowid = m.rid WHERE s.{stage1}"
+        f"FROM candidate_rows AS s LEFT JOIN stream_moved AS m ON s.{key} = m.rid WHERE s.{stage1}"
     )
-    for name in ("candidate_rows", "stage1_rules", "stream_moved"):
+    for name in ("stage1_rules", "stream_moved"):
         con.execute(f"DROP TABLE {name}")
+    if reader_only is not None:
+        con.execute("DROP VIEW candidate_rows")
+        con.unregister("candidate_arrow")
+        pa.default_memory_pool().release_unused()  # give the gathered rows' memory back before the roll-ups
+    else:
+        con.execute("DROP TABLE candidate_rows")
     for before, after, n in con.execute(
         "SELECT logged_verdict, verdict, count(*) FROM stream_rows WHERE verdict <> logged_verdict GROUP BY ALL"
     ).fetchall():

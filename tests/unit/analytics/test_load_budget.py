@@ -79,6 +79,7 @@ def test_tables_beyond_the_budget_go_to_parquet_and_read_the_same(tmp_path, monk
     assert [Path(d[0]).name for d in loaded.declined] == ["clicks-20270309T150000Z-w-1-000009.jsonl.gz"]
     assert loaded.arrow_bytes == one and "clicks_arrow" in loaded.tables
     assert len(loaded.spilled) == 3 and all(p.exists() for p in loaded.spilled)
+    assert loaded.reader_only is None  # clicks_logged is more than the reader's table: the stream step copies through DuckDB
 
 
 def test_a_budget_of_nothing_spills_every_table(tmp_path, monkeypatch):
@@ -95,6 +96,46 @@ def test_no_budget_keeps_every_table_in_memory(tmp_path, monkeypatch):
     loaded, got = _rows(tmp_path, logs, "all")
     assert got == want
     assert loaded.spilled == () and loaded.rows == 400
+    assert loaded.reader_only is None  # the gzip file was read by DuckDB
+
+
+def test_the_readers_table_alone_is_handed_to_the_stream_step(tmp_path, monkeypatch):
+    """With every click in the reader's table, ``reader_only`` is that table and the load's filters."""
+    logs = LogSet(_files(tmp_path).finished[:4], ())
+    kw = {"since_ms": T0 + 50_000, "campaigns": ("c1",)}
+    want = _reference(tmp_path, logs, monkeypatch, **kw)
+    work = tmp_path / "numbered"
+    work.mkdir()
+    con = connect("256MB", str(work))
+    try:
+        loaded = load_clicks(con, logs, columns=REPORT_COLUMNS, work_dir=str(work), **kw)
+        assert loaded.reader_only is not None and loaded.reader_only.table.num_rows == 400
+        table = _scanner.numbered(loaded.reader_only.table)
+        assert table.column("rn").num_chunks == 4 and table.column("rn").to_pylist() == list(range(400))
+        con.register("numbered", table)
+        select = _scanner.select_sql(REPORT_COLUMNS)
+        numbered = con.execute(f"SELECT rn, {select} FROM numbered{loaded.reader_only.where}").fetchall()
+        assert sorted((r[1:] for r in numbered), key=repr) == want  # the filters apply as to clicks_logged
+        # ... and each row's number finds that row in the table
+        rows = {r[0]: r[1:] for r in numbered}
+        con.register("taken", _scanner.take(table, sorted(rows, reverse=True)))
+        back = con.execute(f"SELECT rn, {select} FROM taken").fetchall()
+        assert {r[0]: r[1:] for r in back} == rows
+        assert [r[0] for r in back] == sorted(rows)  # in row-number order
+    finally:
+        con.close()
+
+
+@pytest.mark.parametrize("wanted", [[], [0], [399], [99, 100], [5, 1, 250, 399, 0, 300]], ids=repr)
+def test_take_gathers_rows_across_chunks(tmp_path, wanted):
+    logs = LogSet(_files(tmp_path).finished[:4], ())
+    import pyarrow as pa
+
+    table = _scanner.numbered(pa.concat_tables(_scanner.scan(logs.finished, REPORT_COLUMNS).tables))
+    got = _scanner.take(table, wanted, threads=3)
+    assert got.schema == table.schema
+    assert got.column("rn").to_pylist() == sorted(wanted)
+    assert got.to_pylist() == [table.slice(i, 1).to_pylist()[0] for i in sorted(wanted)]
 
 
 @pytest.mark.parametrize("budget", [None, 0], ids=["in memory", "spilled"])

@@ -67,15 +67,17 @@ def test_prefilter_plus_stream_equals_stream_on_every_token(tokens):
     with tempfile.TemporaryDirectory() as tmp:
         f = Path(tmp) / "clicks-1.jsonl"
         f.write_bytes(b"".join(msgspec.json.encode(e) + b"\n" for e in events))
-        con = connect("256MB", tmp)
-        try:
-            load_clicks(con, LogSet((str(f),), ()), columns=REPORT_COLUMNS, work_dir=tmp)
-            apply_final_verdicts(con)
-            rows = con.execute("SELECT ts, verdict, reasons FROM clicks").fetchall()
-            got = {ts: (v, tuple(msgspec.json.decode(r))) for ts, v, r in rows}
-        finally:
-            con.close()
-    assert got == expected
+        for gathered in (True, False):  # candidate rows gathered by Arrow, or copied by DuckDB
+            con = connect("256MB", tmp)
+            try:
+                loaded = load_clicks(con, LogSet((str(f),), ()), columns=REPORT_COLUMNS, work_dir=tmp)
+                assert loaded.reader_only is not None
+                apply_final_verdicts(con, reader_only=loaded.reader_only if gathered else None)
+                rows = con.execute("SELECT ts, verdict, reasons FROM clicks").fetchall()
+                got = {ts: (v, tuple(msgspec.json.decode(r))) for ts, v, r in rows}
+            finally:
+                con.close()
+            assert got == expected, gathered
 
 
 def _stream_order_key(e: ClickEvent) -> tuple:
@@ -116,14 +118,15 @@ def test_clicks_in_the_same_millisecond_follow_the_stream_order(tokens):
         f = Path(tmp) / "clicks-1.jsonl"
         # lines in reverse: the result must not depend on the order they were read in
         f.write_bytes(b"".join(msgspec.json.encode(e) + b"\n" for e in reversed(events)))
-        con = connect("256MB", tmp)
-        try:
-            load_clicks(con, LogSet((str(f),), ()), columns=REPORT_COLUMNS, work_dir=tmp)
-            apply_final_verdicts(con)
-            rows = con.execute(
-                "SELECT token, ts, ip, asn, since_send_s, device, verdict, reasons FROM clicks"
-            ).fetchall()
-        finally:
-            con.close()
-    got = [(*r[:6], r[6], tuple(msgspec.json.decode(r[7]))) for r in rows]
-    assert sorted(got, key=repr) == sorted(expected, key=repr)
+        for gathered in (True, False):  # candidate rows gathered by Arrow, or copied by DuckDB
+            con = connect("256MB", tmp)
+            try:
+                loaded = load_clicks(con, LogSet((str(f),), ()), columns=REPORT_COLUMNS, work_dir=tmp)
+                apply_final_verdicts(con, reader_only=loaded.reader_only if gathered else None)
+                rows = con.execute(
+                    "SELECT token, ts, ip, asn, since_send_s, device, verdict, reasons FROM clicks"
+                ).fetchall()
+            finally:
+                con.close()
+            got = [(*r[:6], r[6], tuple(msgspec.json.decode(r[7]))) for r in rows]
+            assert sorted(got, key=repr) == sorted(expected, key=repr), gathered
