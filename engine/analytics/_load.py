@@ -138,7 +138,7 @@ class Loaded:
     cursors), and the registration keeps it alive.
     """
 
-    tables: dict[str, object]
+    tables: dict[str, pa.Table]
     rows: int = 0  # rows read by the compiled reader
     declined: tuple[tuple[str, int, str], ...] = ()  # (file, line, why) read by DuckDB instead
     spilled: tuple[Path, ...] = ()  # the reader's tables beyond the memory budget, as Parquet
@@ -237,7 +237,7 @@ def load_clicks(
     if loaded.tables:
         sources.append(f"SELECT {_scanner.select_sql(columns)} FROM clicks_arrow{cond}")
         if not parts and not loaded.spilled:
-            loaded.reader_only = ReaderRows(loaded.tables["clicks_arrow"], cond)  # type: ignore[arg-type]
+            loaded.reader_only = ReaderRows(loaded.tables["clicks_arrow"], cond)
     if loaded.spilled:
         files = "[" + ", ".join(_quote(p) for p in loaded.spilled) + "]"
         sources.append(f"SELECT {_scanner.select_sql(columns)} FROM read_parquet({files}){cond}")
@@ -249,7 +249,6 @@ def _scan_files(
     logs: LogSet, columns: tuple[str, ...], progress: Progress | None, work: Path, budget: int | None,
 ) -> Loaded:
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
     sizes = {f: os.stat(f).st_size for f in logs.finished}
     total, done = max(sum(sizes.values()), 1), 0
@@ -267,7 +266,7 @@ def _scan_files(
                 rows += table.num_rows
             else:
                 target = work / f"read-{len(spilled):05d}.parquet"
-                pq.write_table(table, target, compression="lz4", row_group_size=122_880)
+                _write_parquet(table, target)
                 spilled.append(target)
                 rows += table.num_rows
             done += sizes[name]
@@ -275,7 +274,7 @@ def _scan_files(
                 progress(done / total)
     except OSError as exc:
         raise _unreadable(exc) from exc
-    tables: dict[str, object] = {"clicks_arrow": pa.concat_tables(kept)} if kept else {}
+    tables = {"clicks_arrow": pa.concat_tables(kept)} if kept else {}
     return Loaded(tables, rows, tuple(declined), tuple(spilled), held)
 
 
@@ -295,7 +294,17 @@ def parse_size(text: str) -> int:
     return int(float(m.group(1)) * scale)
 
 
-_PARQUET = "FORMAT parquet, COMPRESSION lz4, ROW_GROUP_SIZE 122880"
+_ROW_GROUP = 122_880
+_PARQUET = f"FORMAT parquet, COMPRESSION lz4, ROW_GROUP_SIZE {_ROW_GROUP}"
+
+
+def _write_parquet(table: pa.Table, path: Path) -> None:
+    """``table`` (one of the reader's) as Parquet, compressed and grouped as DuckDB's copies (``_PARQUET``)."""
+    import pyarrow.parquet as pq
+
+    pq.write_table(table, path, compression="lz4", row_group_size=_ROW_GROUP)
+
+
 #: Bump when what a cached copy holds changes in a way its name does not show.
 CACHE_VERSION = 1
 
@@ -346,8 +355,6 @@ def _cached_copies(
     missing = [n for n, t in zip(logs.finished, targets, strict=True) if not t.exists()]
     by_duckdb = missing
     if missing and _scanner.readable(columns):
-        import pyarrow.parquet as pq
-
         by_duckdb = []
         try:
             for name, table, _why in _scanner.scan_each(missing, columns):
@@ -357,7 +364,7 @@ def _cached_copies(
                 target = target_of[name]
                 tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
                 try:
-                    pq.write_table(_scanner.for_parquet(table), tmp, compression="lz4", row_group_size=122_880)
+                    _write_parquet(_scanner.for_parquet(table), tmp)
                     os.replace(tmp, target)
                 finally:
                     tmp.unlink(missing_ok=True)
