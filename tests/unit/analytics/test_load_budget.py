@@ -118,10 +118,12 @@ def test_the_readers_table_alone_is_handed_to_the_stream_step(tmp_path, monkeypa
         assert sorted((r[1:] for r in numbered), key=repr) == want  # the filters apply as to clicks_logged
         # ... and each row's number finds that row in the table
         rows = {r[0]: r[1:] for r in numbered}
-        con.register("taken", _scanner.take(table, sorted(rows, reverse=True)))
+        taken = _scanner.take(table, sorted(rows, reverse=True))
+        # in row-number order (asked of the table: this connection does not keep insertion order)
+        assert taken.column("rn").to_pylist() == sorted(rows)
+        con.register("taken", taken)
         back = con.execute(f"SELECT rn, {select} FROM taken").fetchall()
         assert {r[0]: r[1:] for r in back} == rows
-        assert [r[0] for r in back] == sorted(rows)  # in row-number order
     finally:
         con.close()
 
