@@ -14,17 +14,18 @@ ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /src
 COPY pyproject.toml setup.py README.md ./
 COPY engine ./engine
-# gcc builds the compiled click path (engine/worker/_fast.c) and the report's
-# log reader (engine/analytics/_scan.c); without it the install still works
-# but every click runs the slower pure-Python path and reports parse the logs
-# with DuckDB's slower JSON reader.
+# gcc builds the compiled click path (engine/worker/_fast.c), the token index
+# reader (engine/snapshot/_index.c) and the report's log reader
+# (engine/analytics/_scan.c); without it the install still works but every
+# click runs the slower pure-Python path and reports parse the logs with
+# DuckDB's slower JSON reader.
 # boto3 is for `smslink mirror` / `--to s3://` (object storage).
 RUN apt-get update && apt-get install -y --no-install-recommends gcc libc6-dev \
  && rm -rf /var/lib/apt/lists/* \
  && python -m venv /opt/smslink \
  && /opt/smslink/bin/pip install --upgrade pip \
  && /opt/smslink/bin/pip install . 'boto3>=1.34' \
- && /opt/smslink/bin/python -c "import engine.worker._fast, engine.analytics._scan"  # fail the build, not the first click
+ && /opt/smslink/bin/python -c "import engine.worker._fast, engine.snapshot._index, engine.analytics._scan"  # fail the build, not the first click
 
 FROM python:3.11-slim
 RUN groupadd --system --gid 10001 smslink \

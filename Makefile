@@ -16,7 +16,7 @@ SMSLINK := $(BIN)/smslink
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 18
 
-$(STAMP): pyproject.toml setup.py engine/worker/_fast.c engine/analytics/_scan.c
+$(STAMP): pyproject.toml setup.py engine/worker/_fast.c engine/snapshot/_index.c engine/snapshot/_index.h engine/analytics/_scan.c
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
@@ -37,7 +37,7 @@ lint: $(STAMP) ## ruff, mypy, import contracts, actionlint
 	$(BIN)/mypy engine
 	@bash scripts/actionlint.sh
 
-test: tools $(STAMP) ## run every test (unit, golden, compat, e2e); tools first: the venv build compiles _fast.c and _scan.c
+test: tools $(STAMP) ## run every test (unit, golden, compat, e2e); tools first: the venv build compiles _fast.c, _index.c and _scan.c
 	$(BIN)/pytest -q -p no:cacheprovider
 
 e2e: tools $(STAMP) ## only the end-to-end tests (real granian, real HTTP, real Chromium)

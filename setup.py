@@ -1,12 +1,13 @@
-"""The compiled parts: ``engine.worker._fast`` (the common click, engine/worker/_fast.c)
+"""The compiled parts: ``engine.worker._fast`` (the common click, engine/worker/_fast.c),
+``engine.snapshot._index`` (the snapshot's token hash index, engine/snapshot/_index.c)
 and ``engine.analytics._scan`` (the report's click-log reader, engine/analytics/_scan.c).
 
-Everything else is in pyproject.toml. Both extensions are optional: without a
+Everything else is in pyproject.toml. The extensions are optional: without a
 C compiler the install still succeeds; the worker runs the pure Python click
-path (the reference implementation) and the report reads every log with
-DuckDB's JSON reader, only slower. Each build records its source's SHA-256 so
+path (the reference implementation), tokens are looked up in Python, and the
+report reads every log with DuckDB's JSON reader, only slower. Each build records its source's SHA-256 so
 a stale build of an edited source is never run (engine/worker/_fastpath.py,
-engine/analytics/_scanner.py check it).
+engine/snapshot/_tokenindex.py and engine/analytics/_scanner.py check it).
 """
 
 import hashlib
@@ -22,6 +23,7 @@ def _ext(name: str, source: str, macro: str) -> Extension:
     return Extension(
         name,
         sources=[source],
+        depends=["engine/snapshot/_index.h"],  # the index's C interface (its version is checked at import)
         define_macros=[(macro, f'"{digest}"')],
         extra_compile_args=["-O2"],
         optional=True,
@@ -30,6 +32,7 @@ def _ext(name: str, source: str, macro: str) -> Extension:
 
 setup(
     ext_modules=[
+        _ext("engine.snapshot._index", "engine/snapshot/_index.c", "SMSLINK_INDEX_SOURCE"),
         _ext("engine.worker._fast", "engine/worker/_fast.c", "SMSLINK_FAST_SOURCE"),
         _ext("engine.analytics._scan", "engine/analytics/_scan.c", "SMSLINK_SCAN_SOURCE"),
     ],

@@ -8,6 +8,7 @@ from ._format import (
     FORMAT_MINOR,
     META_KEY,
     TOKEN_ALPHABET,
+    TOKEN_INDEX_KEY,
     Attr,
     BotPolicy,
     BotSignal,
@@ -44,6 +45,7 @@ from ._format import (
     token_key,
 )
 from ._io import (
+    READABLE_MAJORS,
     TOKEN_DECODER,
     Snapshot,
     SnapshotError,
@@ -70,8 +72,10 @@ __all__ = [
     "FORMAT_MAJOR",
     "FORMAT_MINOR",
     "META_KEY",
+    "READABLE_MAJORS",
     "TOKEN_ALPHABET",
     "TOKEN_DECODER",
+    "TOKEN_INDEX_KEY",
     "Attr",
     "BotPolicy",
     "BotSignal",

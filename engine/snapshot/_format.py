@@ -21,8 +21,12 @@ from typing import Any, Literal
 
 import msgspec
 
-FORMAT_MAJOR = 1
-FORMAT_MINOR = 1  # 1.1: StoreIndex quadtree fields (tree_deg, tree, split, tree_reach_km)
+# 1.1: StoreIndex quadtree fields (tree_deg, tree, split, tree_reach_km).
+# 2.0: tokens are no longer B-tree keys (``t:<token>``) but entries of one hash
+#      index record (TOKEN_INDEX_KEY, engine/snapshot/_tokenindex.py). Engines of
+#      format 1 refuse these files; this engine still reads format 1.
+FORMAT_MAJOR = 2
+FORMAT_MINOR = 0
 
 #: Token alphabet: letters and digits that survive SMS (all are GSM-7 basic
 #: characters) and URLs unescaped, minus look-alikes (0/O/o, 1/l/I). 55 symbols.
@@ -31,9 +35,10 @@ TOKEN_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnpqrstuvwxyz"
 
 # --------------------------------------------------------------------------- keys
 # One LMDB keyspace, ASCII prefixes: c: campaigns, e: endpoints, m: meta,
-# p: policies, s: store sets, t: tokens. Tokens sort after every other key
-# because their prefix byte "t" is the largest, so the writer appends them sorted.
+# p: policies, s: store sets, x:tokens: the token hash index (format 2), whose
+# entries are keyed ``t:<token>`` (format 1 had those as B-tree keys).
 META_KEY = b"m:meta"
+TOKEN_INDEX_KEY = b"x:tokens"
 
 
 def campaign_key(index: int) -> bytes:
@@ -57,7 +62,7 @@ def endpoint_key(name: str) -> bytes:
 
 
 def token_key(token: str) -> bytes:
-    """Key of a token record."""
+    """Key of a token record (in the token index; a B-tree key in format 1)."""
     return b"t:" + token.encode()
 
 

@@ -12,18 +12,22 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 import lmdb
 import msgspec
 
+from . import _tokenindex
 from ._format import (
     FORMAT_MAJOR,
     FORMAT_MINOR,
     META_KEY,
+    TOKEN_INDEX_KEY,
     BotPolicy,
     Campaign,
     Endpoint,
@@ -36,6 +40,12 @@ from ._format import (
     storeset_key,
     token_key,
 )
+from ._tokenindex import IndexBuilder
+
+#: The format majors this engine opens: 2 (tokens in the hash index: what it
+#: writes) and 1 (tokens as B-tree keys, written before 2026-11-27), so a
+#: worker upgraded before the next compile still serves the published snapshot.
+READABLE_MAJORS = (1, 2)
 
 #: Upper bound of the memory map; LMDB reserves address space, not disk.
 MAP_SIZE = 1 << 37
@@ -154,17 +164,18 @@ def write_snapshot(
                     acc.add(key, fixed[key])
                     cur.put(key, fixed[key], append=True)
                 last = b""
-                batch: list[tuple[bytes, bytes]] = []
+                keys: list[bytes] = []
+                values: list[bytes] = []
                 by_arm: dict[tuple[int, int], int] = {}
                 retired_by: dict[int, int] = {}
+                index = IndexBuilder()
                 for token, rec in tokens:
                     key = token_key(token)
                     if key <= last:
                         raise ValueError("tokens must be strictly increasing (compiler bug)")
                     last = key
-                    val = _encoder.encode(rec)
-                    acc.add(key, val)
-                    batch.append((key, val))
+                    keys.append(key)
+                    values.append(_encoder.encode(rec))
                     n_tokens += 1
                     if rec.recipient:
                         n_recipients += 1
@@ -174,11 +185,16 @@ def write_snapshot(
                             retired_by[rec.campaign] = retired_by.get(rec.campaign, 0) + 1
                     if rec.retired:
                         n_retired += 1
-                    if len(batch) >= 65536:
-                        cur.putmulti(batch, append=True)
-                        batch.clear()
-                if batch:
-                    cur.putmulti(batch, append=True)
+                    if len(keys) >= 65536:
+                        index.add_batch(keys, values)
+                        keys.clear()
+                        values.clear()
+                index.add_batch(keys, values)
+                del keys, values
+                blob = index.build()
+                acc.add(TOKEN_INDEX_KEY, blob)
+                cur.put(TOKEN_INDEX_KEY, blob, append=True)
+                del blob, index
                 checksum = acc.hexdigest()
                 counts = {
                     "campaigns": len(campaigns),
@@ -246,7 +262,24 @@ class Snapshot:
         #: ``get(b"t:" + token)`` -> the packed record or None, and the decoder of
         #: one (``TOKEN_DECODER.decode``): the worker's hot path calls these two C
         #: functions directly instead of ``lookup``.
-        self.raw_get = self._txn.get
+        #: The token hash index record (format 2: engine/snapshot/_tokenindex.py), a view
+        #: into the map, or None in a format 1 snapshot (its tokens are B-tree keys).
+        self.token_index: memoryview | None = None
+        self._index: Any = None  # the C reader of it, released before the map goes
+        self.raw_get: Callable[[bytes], memoryview | None] = self._txn.get
+        if meta.format_major >= 2:
+            self.token_index = self._txn.get(TOKEN_INDEX_KEY)
+            if self.token_index is None:
+                raise SnapshotError(f"{path}: the token index record is missing; rebuild the snapshot")
+            mod = _tokenindex.module()
+            try:
+                if mod is not None:
+                    self._index = self.raw_get = mod.TokenIndex(self.token_index)
+                else:
+                    _tokenindex.check(self.token_index)
+                    self.raw_get = partial(_tokenindex.lookup, self.token_index)
+            except ValueError as exc:
+                raise SnapshotError(f"{path}: {exc}; rebuild the snapshot") from exc
         self.campaigns: list[Campaign] = []
         self.campaigns_by_id: dict[str, Campaign] = {}
         for i in range(len(meta.campaigns)):
@@ -278,18 +311,28 @@ class Snapshot:
 
     def lookup(self, token: str) -> TokenRecord | None:
         """The record of ``token``, or None when the snapshot does not know it."""
-        raw = self._txn.get(b"t:" + token.encode())
+        raw = self.raw_get(token_key(token))
         if raw is None:
             return None
         return TOKEN_DECODER.decode(raw)
 
     def iter_tokens(self) -> Iterator[tuple[str, TokenRecord]]:
         """Every (token, record) in token order (for inspect, review, publish checks)."""
+        for key, val in self.iter_raw_tokens():
+            yield key[2:].decode(), TOKEN_DECODER.decode(val)
+
+    def iter_raw_tokens(self) -> Iterator[tuple[bytes, bytes | memoryview]]:
+        """Every (``t:`` key, packed record) in key order, whichever format holds them."""
+        if self.token_index is not None:
+            yield from _tokenindex.iter_entries(self.token_index)
+            return
         cur = self._txn.cursor()
         if not cur.set_range(b"t:"):
             return
         for key, val in cur:
-            yield bytes(key[2:]).decode(), TOKEN_DECODER.decode(val)
+            if key[:2] != b"t:":
+                return
+            yield bytes(key), val
 
     def verify(self) -> None:
         """Recompute the checksum over every record; raise SnapshotError on mismatch."""
@@ -306,6 +349,9 @@ class Snapshot:
             )
 
     def close(self) -> None:
+        if self._index is not None:
+            self._index.close()  # before the map goes: a late look-up raises instead of reading it
+        self.token_index = None
         try:
             self._txn.abort()
         finally:
@@ -355,10 +401,11 @@ def open_snapshot(path: str | os.PathLike[str], *, verify: bool = False) -> Snap
                 major = fmt.get("format_major") if isinstance(fmt, dict) else None
             except msgspec.DecodeError as exc:
                 raise SnapshotError(f"{real}: meta record is corrupt ({exc}); recompile it") from exc
-            if major != FORMAT_MAJOR:
+            if major not in READABLE_MAJORS:
+                readable = " and ".join(f"{m}.x" for m in READABLE_MAJORS)
                 raise SnapshotError(
                     f"{real}: snapshot format {major}.x is not supported by this engine "
-                    f"(it reads {FORMAT_MAJOR}.x); recompile the config with this engine "
+                    f"(it reads {readable}); recompile the config with this engine "
                     f"version, or run the engine version that built it"
                 )
             meta = _meta_decoder.decode(raw)

@@ -127,43 +127,33 @@ def check_continuity(old: Snapshot, new: Snapshot, *, now: datetime | None = Non
     report.retain_until = {c.id: c.retain_until for c in old.campaigns}
     expired = [c.retain_until is not None and c.retain_until <= ts for c in old.campaigns]
     same_index = [i < len(new_ids) and new_ids[i] == cid for i, cid in enumerate(old_ids)]
-    # A merge join of two cursors over plain-bytes transactions: sequential
-    # reads of both B-trees beat one lookup per token by about a third.
-    old_txn = old._env.begin(buffers=False)
-    new_txn = new._env.begin(buffers=False)
+    # A merge join of the two snapshots' tokens in key order: sequential reads
+    # of both beat one look-up per token.
     checked = n_expired = 0
-    try:
-        ocur, ncur = old_txn.cursor(), new_txn.cursor()
-        if not ocur.set_range(b"t:"):
-            return report
-        ncur.set_range(b"t:")
-        nit = ncur.iternext()
-        nk, nv = next(nit, (None, None))
-        for key, ov in ocur.iternext():
-            ci = _campaign_index(ov)
-            if expired[ci]:
-                n_expired += 1
-                continue
-            checked += 1
-            while nk is not None and nk < key:
-                nk, nv = next(nit, (None, None))
-            if nk != key:
-                report.missing[old_ids[ci]] += 1
-                continue
-            if same_index[ci] and nv == ov:
-                continue
-            assert nv is not None
-            orec = TOKEN_DECODER.decode(ov)
-            nrec = TOKEN_DECODER.decode(nv)
-            cid = old_ids[ci]
-            new_cid = new_ids[nrec.campaign] if nrec.campaign < len(new_ids) else "?"
-            if new_cid != cid:
-                report.repointed[(cid, new_cid)] += 1
-            elif nrec.recipient != orec.recipient:
-                report.recipient_changed[cid] += 1
-    finally:
-        old_txn.abort()
-        new_txn.abort()
+    nit = new.iter_raw_tokens()
+    nk, nv = next(nit, (None, None))
+    for key, ov in old.iter_raw_tokens():
+        ci = _campaign_index(ov)
+        if expired[ci]:
+            n_expired += 1
+            continue
+        checked += 1
+        while nk is not None and nk < key:
+            nk, nv = next(nit, (None, None))
+        if nk != key:
+            report.missing[old_ids[ci]] += 1
+            continue
+        if same_index[ci] and nv == ov:
+            continue
+        assert nv is not None
+        orec = TOKEN_DECODER.decode(ov)
+        nrec = TOKEN_DECODER.decode(nv)
+        cid = old_ids[ci]
+        new_cid = new_ids[nrec.campaign] if nrec.campaign < len(new_ids) else "?"
+        if new_cid != cid:
+            report.repointed[(cid, new_cid)] += 1
+        elif nrec.recipient != orec.recipient:
+            report.recipient_changed[cid] += 1
     report.checked, report.expired = checked, n_expired
     return report
 

@@ -33,6 +33,8 @@
 #include <stdint.h>
 #include <math.h>
 
+#include "../snapshot/_index.h"
+
 #ifndef SMSLINK_FAST_SOURCE
 #define SMSLINK_FAST_SOURCE "unknown"
 #endif
@@ -163,13 +165,19 @@ static PyTypeObject EventIdsType = {
     .tp_getset = EventIds_getset,
 };
 
+/* ------------------------------------------------------------ token index */
+/* The snapshot's token hash index (engine/snapshot/_index.c), through its
+ * capsule: set at import when that module is there, else NULL (then every
+ * look-up calls raw_get). */
+static const SmslinkIndexAPI *IDX = NULL;
+
 /* ------------------------------------------------------------------ the path */
 typedef struct {
     PyObject_HEAD
     PyObject *shapes;        /* dict: shape key -> _Shape */
     PyObject *shape_names;   /* frozenset of header names in a shape */
     PyObject *hosts;         /* dict: Host value -> hostname */
-    PyObject *raw_get;       /* callable(bytes) -> bytes | None (the snapshot's LMDB get) */
+    PyObject *raw_get;       /* callable(bytes) -> bytes | None: the snapshot's get (a TokenIndex is read through IDX) */
     PyObject *decode;        /* callable(bytes) -> TokenRecord */
     PyObject *campaigns;     /* list of per-campaign tuples */
     PyObject *geo_lookup;    /* callable(ip) -> Geo | None, or None */
@@ -559,6 +567,23 @@ static PyObject *click_impl(FastPath *self, PyObject *method, PyObject *path, Py
         self->declined++;
         Py_RETURN_NONE;
     }
+    /* The token's key first: with the hash index, its slot is fetched from
+     * memory while the headers are read (the look-up itself is step 3). */
+    Py_ssize_t plen = PyUnicode_GET_LENGTH(path);
+    Py_ssize_t pstart = (plen > 0 && PyUnicode_READ_CHAR(path, 0) == '/') ? 1 : 0;
+    Py_ssize_t tlen = plen - pstart;
+    if (!PyUnicode_IS_ASCII(path) || tlen < 4 || tlen > 32 || is_trailing_junk(PyUnicode_READ_CHAR(path, plen - 1))) {
+        self->declined++;
+        Py_RETURN_NONE;
+    }
+    char kbuf[40] = "t:";
+    memcpy(kbuf + 2, (const char *)PyUnicode_DATA(path) + pstart, (size_t)tlen);
+    int indexed = IDX && Py_IS_TYPE(self->raw_get, IDX->type) && IDX->is_open(self->raw_get);
+    uint64_t khash = 0;
+    if (indexed) {
+        khash = IDX->hash(self->raw_get, kbuf, tlen + 2);
+        IDX->prefetch(self->raw_get, khash);
+    }
 
     PyObject *result = NULL;
     PyObject *items = NULL, *seq = NULL, *key = NULL, *shape = NULL, *host_v = NULL,
@@ -667,22 +692,17 @@ static PyObject *click_impl(FastPath *self, PyObject *method, PyObject *path, Py
 
     /* 3. the token, looked up */
     {
-        Py_ssize_t plen = PyUnicode_GET_LENGTH(path);
-        if (!PyUnicode_IS_ASCII(path)) BAIL();
-        Py_ssize_t start = (plen > 0 && PyUnicode_READ_CHAR(path, 0) == '/') ? 1 : 0;
-        Py_ssize_t tlen = plen - start;
-        if (tlen < 4 || tlen > 32) BAIL();
-        if (is_trailing_junk(PyUnicode_READ_CHAR(path, plen - 1))) BAIL();
-        const char *p = (const char *)PyUnicode_DATA(path) + start;
-        char kbuf[40] = "t:";
-        memcpy(kbuf + 2, p, tlen);
-        PyObject *kb = PyBytes_FromStringAndSize(kbuf, tlen + 2);
-        if (!kb) goto error;
-        raw = PyObject_CallOneArg(self->raw_get, kb);
-        Py_DECREF(kb);
+        if (indexed) {
+            raw = IDX->get(self->raw_get, khash, kbuf, tlen + 2);
+        } else {
+            PyObject *kb = PyBytes_FromStringAndSize(kbuf, tlen + 2);
+            if (!kb) goto error;
+            raw = PyObject_CallOneArg(self->raw_get, kb);
+            Py_DECREF(kb);
+        }
         if (!raw) goto error;
         if (raw == Py_None) BAIL();
-        token = PyUnicode_Substring(path, start, plen);
+        token = PyUnicode_Substring(path, pstart, plen);
         if (!token) goto error;
     }
     rec = PyObject_CallOneArg(self->decode, raw);
@@ -1383,11 +1403,17 @@ PyMODINIT_FUNC PyInit__fast(void) {
     NEEDS_ESCAPE['"'] = NEEDS_ESCAPE['\\'] = 1;
     if (!(i_302 = PyLong_FromLong(302)) || !(i_3 = PyLong_FromLong(3))) return NULL;
     if (PyType_Ready(&FastPathType) < 0 || PyType_Ready(&EventIdsType) < 0) return NULL;
+    IDX = (const SmslinkIndexAPI *)PyCapsule_Import(SMSLINK_INDEX_CAPI_NAME, 0);
+    if (!IDX || IDX->version != SMSLINK_INDEX_CAPI_VERSION) {
+        IDX = NULL; /* not built, or another version: raw_get is called instead */
+        PyErr_Clear();
+    }
     PyObject *m = PyModule_Create(&fastmodule);
     if (!m) return NULL;
     if (PyModule_AddObjectRef(m, "FastPath", (PyObject *)&FastPathType) < 0 ||
         PyModule_AddObjectRef(m, "EventIds", (PyObject *)&EventIdsType) < 0 ||
-        PyModule_AddStringConstant(m, "SOURCE_SHA256", SMSLINK_FAST_SOURCE) < 0) {
+        PyModule_AddStringConstant(m, "SOURCE_SHA256", SMSLINK_FAST_SOURCE) < 0 ||
+        PyModule_AddIntConstant(m, "READS_TOKEN_INDEX", IDX != NULL) < 0) {
         Py_DECREF(m);
         return NULL;
     }

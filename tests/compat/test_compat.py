@@ -15,28 +15,38 @@ import msgspec
 import pytest
 
 from engine.routing import compile_campaign, nearest_store
-from engine.snapshot import FORMAT_MAJOR, FORMAT_MINOR, SnapshotError, open_snapshot
+from engine.snapshot import (
+    FORMAT_MAJOR,
+    FORMAT_MINOR,
+    READABLE_MAJORS,
+    SnapshotError,
+    open_snapshot,
+)
 
 HERE = Path(__file__).resolve().parent
 FIXTURES = sorted(p.parent.name for p in HERE.glob("v*/snapshot.lmdb"))
 
 
 def test_the_format_version_is_pinned():
-    assert (FORMAT_MAJOR, FORMAT_MINOR) == (1, 1)
+    assert (FORMAT_MAJOR, FORMAT_MINOR) == (2, 0)
+    assert READABLE_MAJORS == (1, 2)  # 1.x: tokens as B-tree keys; 2.x: in the hash index
     assert f"v{FORMAT_MAJOR}.{FORMAT_MINOR}" in FIXTURES, "write the fixture: tests/compat/make_fixture.py"
 
 
 @pytest.mark.parametrize("version", FIXTURES)
-def test_every_fixture_of_the_current_major_opens_verifies_and_routes(version, tmp_path):
+def test_every_fixture_of_a_readable_major_opens_verifies_and_routes(version, tmp_path):
     major = int(version[1:].split(".")[0])
-    assert major == FORMAT_MAJOR  # a fixture of another major belongs to the refusal test
+    assert major in READABLE_MAJORS  # a fixture of another major belongs to the refusal test
     with open_snapshot(HERE / version / "snapshot.lmdb", verify=True) as snap:
         assert snap.meta.format_major == major
+        assert (snap.token_index is not None) == (major >= 2)  # where the tokens are
         assert [c.id for c in snap.campaigns] == ["compat"]
         rec = snap.lookup("Ab3dEf7h")
         assert rec is not None and rec.recipient == "cust-1" and rec.store == 1
         retired = snap.lookup("Zz9yXw8v")
         assert retired is not None and retired.retired
+        assert snap.lookup("Ab3dEf7i") is None
+        assert [t for t, _ in snap.iter_tokens()] == ["Ab3dEf7h", "CAMPAIGN", "Zz9yXw8v"]
         storeset = snap.storesets["stores"]
         # the nearest store to Chicago's loop is Chicago, whichever index the file carries
         found = nearest_store(storeset, 41.88, -87.63, 50)
@@ -60,5 +70,5 @@ def test_a_newer_major_is_refused_with_advice(tmp_path):
         open_snapshot(path)
     message = str(info.value)
     assert f"format {FORMAT_MAJOR + 1}.x is not supported" in message
-    assert f"reads {FORMAT_MAJOR}.x" in message
+    assert "reads 1.x and 2.x" in message
     assert "recompile" in message

@@ -70,7 +70,7 @@ def test_unknown_major_is_refused_with_advice(tmp_path):
         meta["format_major"] = FORMAT_MAJOR + 1
         txn.put(b"m:meta", msgspec.msgpack.encode(meta))
     env.close()
-    with pytest.raises(SnapshotError, match=r"format 2\.x is not supported.*recompile"):
+    with pytest.raises(SnapshotError, match=rf"format {FORMAT_MAJOR + 1}\.x is not supported.*recompile"):
         open_snapshot(path)
 
 

@@ -602,3 +602,27 @@ def test_the_compiled_path_does_not_leak(world, tmp_path):
     fast_app.__rsgi_del__(None)
     assert served > 10000  # the compiled path answered most of them
     assert grown < 64 * 1024, grown  # one leaked object per click would be 24,000 x 32+ bytes
+
+
+# ------------------------------------------------------------ snapshot formats
+@pytest.mark.parametrize("version", ["v1.1", "v2.0"])
+def test_both_snapshot_formats_are_served_by_the_compiled_path(version):
+    """Format 1 keeps tokens as B-tree keys (the LMDB get is called), format 2 in the hash index
+    (read through engine.snapshot._index's C interface): the same answers either way."""
+    from pathlib import Path
+
+    fixture = Path(__file__).resolve().parents[2] / "compat" / version / "snapshot.lmdb"
+    assert _fastpath.module().READS_TOKEN_INDEX == 1  # engine.snapshot._index's capsule was found
+    with open_snapshot(fixture) as snap:
+        assert (type(snap.raw_get).__name__ == "TokenIndex") == (version == "v2.0")
+        fast, ref = _pair((snap, None))
+        headers = {**HUMAN_HEADERS, "host": "go.example"}
+        served = [_check(fast, ref, "GET", "/Ab3dEf7h", None, headers, "198.51.100.7", NOW) for _ in range(3)]
+        assert served == [False, True, True]
+        hit = fast.fast.click("GET", "/Ab3dEf7h", None, headers, "198.51.100.7", NOW)
+        event = msgspec.json.decode(hit[0], type=ClickEvent)
+        assert (event.campaign, event.recipient, event.dest) == ("compat", "cust-1", "https://www.example/")
+        # a token the snapshot does not have, and one a character away: Python answers (404)
+        for path in ("/Ab3dEf7i", "/Zz9yXw8w"):
+            assert not _check(fast, ref, "GET", path, None, headers, "198.51.100.7", NOW)
+        assert fast.fast.errors == 0

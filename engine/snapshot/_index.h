@@ -1,0 +1,30 @@
+/*
+ * engine.snapshot._index's C interface, for other extensions (engine/worker/_fast.c).
+ *
+ * The module exports a capsule "engine.snapshot._index.CAPI" holding a
+ * SmslinkIndexAPI: a caller that holds a TokenIndex object (checked with
+ * `type`) hashes the key once, prefetches its slot, does other work while
+ * the line arrives, then looks it up: no Python call, no bytes object.
+ */
+#ifndef SMSLINK_INDEX_H
+#define SMSLINK_INDEX_H
+
+#include <Python.h>
+#include <stdint.h>
+
+#define SMSLINK_INDEX_CAPI_NAME "engine.snapshot._index.CAPI"
+#define SMSLINK_INDEX_CAPI_VERSION 1
+
+typedef struct {
+    int version;                 /* SMSLINK_INDEX_CAPI_VERSION */
+    PyTypeObject *type;          /* TokenIndex */
+    /* 0 when the index is closed (then get raises). */
+    int (*is_open)(PyObject *index);
+    uint64_t (*hash)(PyObject *index, const char *key, Py_ssize_t len);
+    /* Ask for the key's slot (no effect on a closed index). */
+    void (*prefetch)(PyObject *index, uint64_t hash);
+    /* The value (a memoryview into the record), None, or NULL with an exception. */
+    PyObject *(*get)(PyObject *index, uint64_t hash, const char *key, Py_ssize_t len);
+} SmslinkIndexAPI;
+
+#endif
