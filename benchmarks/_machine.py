@@ -36,3 +36,19 @@ def median_ns(fn: Callable[[int], object], n: int, runs: int = 7) -> float:
         fn(n)
         samples.append((time.process_time_ns() - t0) / n)
     return statistics.median(samples)
+
+
+def current_snapshot(path: object) -> bool:
+    """True when ``path`` is a snapshot of the format this engine writes.
+
+    Benchmarks keep the snapshots they build between runs; one of an older
+    format would still open (this engine reads format 1 too) and be measured
+    as if it were today's, so they build it again instead.
+    """
+    from engine.snapshot import FORMAT_MAJOR, FORMAT_MINOR, SnapshotError, open_snapshot
+
+    try:
+        with open_snapshot(str(path)) as snap:
+            return (snap.meta.format_major, snap.meta.format_minor) == (FORMAT_MAJOR, FORMAT_MINOR)
+    except (SnapshotError, OSError):
+        return False

@@ -43,6 +43,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from _machine import current_snapshot
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 OUT = ROOT / "bench-out" / "worker"
@@ -167,8 +169,8 @@ def main() -> None:
         return
     if not shutil.which("valgrind"):
         raise SystemExit("bench-click needs valgrind: apt-get install valgrind")
-    if not (OUT / "bench.lmdb").exists() or not (OUT / "City.mmdb").exists():
-        raise SystemExit(f"no bench snapshot in {OUT}: run `make bench-worker` once first (it builds it)")
+    if not current_snapshot(OUT / "bench.lmdb") or not (OUT / "City.mmdb").exists():
+        raise SystemExit(f"no bench snapshot of this format in {OUT}: run `make bench-worker` once first (it builds it)")
     print(f"instructions per click (callgrind; {COUNTED:,} clicks after {WARM:,} warm-up; python "
           f"{sys.version.split()[0]})")
     base = count("bare")

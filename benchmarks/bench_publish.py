@@ -26,6 +26,8 @@ from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
 
+from _machine import current_snapshot
+
 from engine.snapshot import (
     TOKEN_ALPHABET,
     Campaign,
@@ -56,7 +58,7 @@ def _campaign(url: str) -> Campaign:
 
 
 def _build(path: Path, tokens: list[str], url: str, minute: int) -> Path:
-    if path.exists():
+    if current_snapshot(path):
         return path
     # Synthetic recipient ids (a real compile uses contact ids or keyed hashes).
     # Variants are a function of the token in a real compile too (assign_variant).

@@ -67,7 +67,7 @@ import time
 from importlib.metadata import version
 from pathlib import Path
 
-from _machine import cpu_model
+from _machine import cpu_model, current_snapshot
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -126,7 +126,7 @@ def build(rng: random.Random) -> tuple[Path, Path, list[str]]:
         cities[net] = {"country": "US", "region": "US-NY", "city": f"City{i}", "lat": lat, "lon": lon,
                        "accuracy_km": rng.choice([5, 20, 50]), "timezone": zones[int((lon + 123) / 13) % 4]}
         networks.append(net)
-    if not snap.exists() or not mmdb.exists():
+    if not current_snapshot(snap) or not mmdb.exists():
         from tests.fixtures.geo import build_city_mmdb
 
         t0 = time.perf_counter()

@@ -8,7 +8,7 @@
  * buffer, or None: a drop-in for LMDB's get. close() releases the buffer
  * before the snapshot unmaps it; a closed index raises. Every offset read from
  * the record is checked against its length, so a damaged record answers None
- * or raises, and never reads outside it.
+ * or raises, and never reads outside it. entries() walks them in key order.
  *
  * Other extensions call it through the capsule declared in _index.h.
  */
@@ -160,6 +160,47 @@ static PyObject *TokenIndex_call(PyObject *self, PyObject *args, PyObject *kw) {
     return PyVectorcall_Call(self, args, kw);
 }
 
+/* entries(at, limit) -> (list of (key bytes, value memoryview), next): up to
+ * ``limit`` entries in key order from entry number ``at``'s byte offset
+ * ``next`` of the previous call (0 for the first), and where to go on from
+ * (0 when done). The Python side (Snapshot.iter_raw_tokens) loops over it. */
+static PyObject *TokenIndex_entries(TokenIndex *self, PyObject *args) {
+    unsigned long long at;
+    Py_ssize_t limit;
+    if (!PyArg_ParseTuple(args, "Kn:entries", &at, &limit)) return NULL;
+    if (!self->open) {
+        PyErr_SetString(PyExc_ValueError, "the token index is closed (its snapshot was closed)");
+        return NULL;
+    }
+    uint64_t off = at ? at : TI_HEADER + 8 * self->slots;
+    PyObject *out = PyList_New(0);
+    if (!out) return NULL;
+    while (off < self->len && PyList_GET_SIZE(out) < limit) {
+        const unsigned char *e = self->base + off;
+        uint64_t kl = e[0];
+        if (off + 5 + kl > self->len) goto damaged;
+        uint32_t vl = rd32(e + 1 + kl);
+        if (off + 5 + kl + vl > self->len) goto damaged;
+        PyObject *k = PyBytes_FromStringAndSize((const char *)e + 1, (Py_ssize_t)kl);
+        PyObject *v = k ? PyMemoryView_FromMemory((char *)e + 5 + kl, (Py_ssize_t)vl, PyBUF_READ) : NULL;
+        PyObject *pair = v ? PyTuple_Pack(2, k, v) : NULL;
+        Py_XDECREF(k);
+        Py_XDECREF(v);
+        if (!pair || PyList_Append(out, pair) < 0) {
+            Py_XDECREF(pair);
+            Py_DECREF(out);
+            return NULL;
+        }
+        Py_DECREF(pair);
+        off += 5 + kl + vl;
+    }
+    return Py_BuildValue("(NK)", out, (unsigned long long)(off < self->len ? off : 0));
+damaged:
+    Py_DECREF(out);
+    PyErr_SetString(PyExc_ValueError, "the token index record is damaged; republish the snapshot");
+    return NULL;
+}
+
 static PyObject *TokenIndex_close(TokenIndex *self, PyObject *Py_UNUSED(ignored)) {
     if (self->open) {
         self->open = 0;
@@ -188,11 +229,13 @@ static PyObject *TokenIndex_get_len(TokenIndex *self, void *c) { return PyLong_F
 
 static PyMethodDef TokenIndex_methods[] = {
     {"close", (PyCFunction)TokenIndex_close, METH_NOARGS, "Release the record (before its snapshot is closed)."},
+    {"entries", (PyCFunction)TokenIndex_entries, METH_VARARGS,
+     "entries(at, limit) -> ([(key, value), ...], next): entries in key order from byte offset at (0: the first)."},
     {NULL}
 };
 static PyGetSetDef TokenIndex_getset[] = {
     {"closed", (getter)TokenIndex_get_closed, NULL, "True once close() ran.", NULL},
-    {"entries", (getter)TokenIndex_get_len, NULL, "Number of keys in the index.", NULL},
+    {"count", (getter)TokenIndex_get_len, NULL, "Number of keys in the index.", NULL},
     {NULL}
 };
 

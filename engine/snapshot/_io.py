@@ -323,6 +323,13 @@ class Snapshot:
 
     def iter_raw_tokens(self) -> Iterator[tuple[bytes, bytes | memoryview]]:
         """Every (``t:`` key, packed record) in key order, whichever format holds them."""
+        if self._index is not None:  # the C reader, a chunk at a time
+            at = 0
+            while True:
+                chunk, at = self._index.entries(at, 4096)
+                yield from chunk
+                if not at:
+                    return
         if self.token_index is not None:
             yield from _tokenindex.iter_entries(self.token_index)
             return

@@ -263,10 +263,10 @@ def lookup(record: bytes | memoryview, key: bytes) -> memoryview | None:
 def iter_entries(record: bytes | memoryview) -> Iterator[tuple[bytes, memoryview]]:
     """Every ``(key, value)`` of an index record, in key order (the value a view into it)."""
     mv = memoryview(record)
-    slots, n, _seed = _header(mv)
+    slots, _n, _seed = _header(mv)
     off = HEADER.size + 8 * slots
     end = len(mv)
-    for _ in range(n):
+    while off < end:
         if off + 5 > end:
             raise ValueError("the token index record is damaged; republish the snapshot")
         klen = mv[off]

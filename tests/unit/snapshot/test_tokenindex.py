@@ -52,6 +52,16 @@ def _answer(get, key):
     return None if got is None else bytes(got)
 
 
+def _c_entries(index, limit: int = 4096) -> list[tuple[bytes, memoryview]]:
+    out, at = [], 0
+    while True:
+        chunk, at = index.entries(at, limit)
+        assert len(chunk) <= limit
+        out += chunk
+        if not at:
+            return out
+
+
 def test_the_c_reader_is_built_from_this_source():
     """CI builds it (setup.py): without it every look-up would run in Python."""
     assert C is not None, ti.WHY_NOT
@@ -77,7 +87,7 @@ def test_every_key_is_found_and_no_other(keys, data):
     record = _build(pairs, cuts)
     assert record == _build(pairs)  # the same table however the keys came in batches
     index = C.TokenIndex(record)
-    assert index.entries == len(keys)
+    assert index.count == len(keys)
     for k, v in pairs:
         assert bytes(ti.lookup(record, k)) == v
         assert bytes(index(k)) == v
@@ -87,6 +97,7 @@ def test_every_key_is_found_and_no_other(keys, data):
             assert ti.lookup(record, k) is None
             assert index(k) is None
     assert [(k, bytes(v)) for k, v in ti.iter_entries(record)] == pairs
+    assert [(k, bytes(v)) for k, v in _c_entries(index, data.draw(st.integers(1, 50)))] == pairs
     if keys:
         assert [int(h) for h in ti.hash_keys(keys)] == [ti.key_hash(k) for k in keys]
 
@@ -133,6 +144,15 @@ def test_a_damaged_record_gets_the_same_answer_from_both_readers(data):
     index = C.TokenIndex(record)
     for k in [*keys, b"t:nope", b"t:"]:
         assert _answer(index, k) == _answer(lambda key: ti.lookup(record, key), k)
+    try:
+        want = [(k, bytes(v)) for k, v in ti.iter_entries(record)]
+    except ValueError:
+        want = None
+    try:
+        got = [(k, bytes(v)) for k, v in _c_entries(index, 7)]
+    except ValueError:
+        got = None
+    assert got == want
 
 
 @pytest.mark.parametrize("record", [
