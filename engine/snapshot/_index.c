@@ -260,9 +260,17 @@ static int api_is_open(PyObject *o) { return ((TokenIndex *)o)->open; }
 static uint64_t api_hash(PyObject *o, const char *key, Py_ssize_t len) {
     return ti_hash(((TokenIndex *)o)->seed, key, len);
 }
-static void api_prefetch(PyObject *o, uint64_t h) {
+static void api_prefetch(PyObject *o, uint64_t h, int entry) {
     TokenIndex *t = (TokenIndex *)o;
-    if (t->open) __builtin_prefetch(t->base + TI_HEADER + 8 * (h & t->mask));
+    if (!t->open) return;
+    const unsigned char *slot = t->base + TI_HEADER + 8 * (h & t->mask);
+    if (!entry) {
+        __builtin_prefetch(slot);
+        return;
+    }
+    uint64_t s = rd64(slot);
+    if (s && (s & ((1u << TI_FP_BITS) - 1)) == h >> (64 - TI_FP_BITS) && (s >> TI_FP_BITS) < t->len)
+        __builtin_prefetch(t->base + (s >> TI_FP_BITS));
 }
 static PyObject *api_get(PyObject *o, uint64_t h, const char *key, Py_ssize_t len) {
     return ti_get_hashed((TokenIndex *)o, h, key, len);

@@ -13,7 +13,7 @@
 #include <stdint.h>
 
 #define SMSLINK_INDEX_CAPI_NAME "engine.snapshot._index.CAPI"
-#define SMSLINK_INDEX_CAPI_VERSION 1
+#define SMSLINK_INDEX_CAPI_VERSION 2
 
 typedef struct {
     int version;                 /* SMSLINK_INDEX_CAPI_VERSION */
@@ -21,8 +21,10 @@ typedef struct {
     /* 0 when the index is closed (then get raises). */
     int (*is_open)(PyObject *index);
     uint64_t (*hash)(PyObject *index, const char *key, Py_ssize_t len);
-    /* Ask for the key's slot (no effect on a closed index). */
-    void (*prefetch)(PyObject *index, uint64_t hash);
+    /* Ask for the key's home slot; with ``entry``, read the slot (asked for
+     * earlier) and ask for the entry it names when its fingerprint matches.
+     * No effect on a closed index; never reads outside the record. */
+    void (*prefetch)(PyObject *index, uint64_t hash, int entry);
     /* The value (a memoryview into the record), None, or NULL with an exception. */
     PyObject *(*get)(PyObject *index, uint64_t hash, const char *key, Py_ssize_t len);
 } SmslinkIndexAPI;

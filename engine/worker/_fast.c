@@ -560,6 +560,20 @@ done:
     return out;
 }
 
+/* The snapshot key of a request path ("t:" + the token, in kbuf), or 0 when
+ * the path cannot be a token (then Python answers it). */
+static inline int path_key(PyObject *path, char kbuf[40], Py_ssize_t *pstart, Py_ssize_t *tlen) {
+    if (!PyUnicode_CheckExact(path) || !PyUnicode_IS_ASCII(path)) return 0;
+    Py_ssize_t plen = PyUnicode_GET_LENGTH(path);
+    *pstart = (plen > 0 && PyUnicode_READ_CHAR(path, 0) == '/') ? 1 : 0;
+    *tlen = plen - *pstart;
+    if (*tlen < 4 || *tlen > 32 || is_trailing_junk(PyUnicode_READ_CHAR(path, plen - 1))) return 0;
+    kbuf[0] = 't';
+    kbuf[1] = ':';
+    memcpy(kbuf + 2, (const char *)PyUnicode_DATA(path) + *pstart, (size_t)*tlen);
+    return 1;
+}
+
 /* The click: (line, headers, verdict), or None (never NULL). */
 static PyObject *click_impl(FastPath *self, PyObject *method, PyObject *path, PyObject *authority,
                             PyObject *headers, PyObject *ip, double now) {
@@ -567,22 +581,20 @@ static PyObject *click_impl(FastPath *self, PyObject *method, PyObject *path, Py
         self->declined++;
         Py_RETURN_NONE;
     }
-    /* The token's key first: with the hash index, its slot is fetched from
-     * memory while the headers are read (the look-up itself is step 3). */
-    Py_ssize_t plen = PyUnicode_GET_LENGTH(path);
-    Py_ssize_t pstart = (plen > 0 && PyUnicode_READ_CHAR(path, 0) == '/') ? 1 : 0;
-    Py_ssize_t tlen = plen - pstart;
-    if (!PyUnicode_IS_ASCII(path) || tlen < 4 || tlen > 32 || is_trailing_junk(PyUnicode_READ_CHAR(path, plen - 1))) {
+    /* The token's key first: with the hash index, its slot and then its entry
+     * come from memory while the headers are read (the look-up is step 3). */
+    char kbuf[40];
+    Py_ssize_t pstart, tlen;
+    if (!path_key(path, kbuf, &pstart, &tlen)) {
         self->declined++;
         Py_RETURN_NONE;
     }
-    char kbuf[40] = "t:";
-    memcpy(kbuf + 2, (const char *)PyUnicode_DATA(path) + pstart, (size_t)tlen);
+    Py_ssize_t plen = pstart + tlen;
     int indexed = IDX && Py_IS_TYPE(self->raw_get, IDX->type) && IDX->is_open(self->raw_get);
     uint64_t khash = 0;
     if (indexed) {
         khash = IDX->hash(self->raw_get, kbuf, tlen + 2);
-        IDX->prefetch(self->raw_get, khash);
+        IDX->prefetch(self->raw_get, khash, 1);
     }
 
     PyObject *result = NULL;
@@ -1142,6 +1154,12 @@ static PyObject *FastPath_serve(FastPath *self, PyObject *const *args, Py_ssize_
 
     if (!(pr = PyObject_GetAttr(scope, s_proto))) goto fail;
     if (pr != s_http && (!PyUnicode_CheckExact(pr) || PyUnicode_Compare(pr, s_http) != 0)) goto out;
+    if (!(path = PyObject_GetAttr(scope, s_path))) goto fail;
+    if (IDX && Py_IS_TYPE(self->raw_get, IDX->type)) { /* the token's slot, fetched while Granian answers below */
+        char kbuf[40];
+        Py_ssize_t ps, tl;
+        if (path_key(path, kbuf, &ps, &tl)) IDX->prefetch(self->raw_get, IDX->hash(self->raw_get, kbuf, tl + 2), 0);
+    }
     if (!(method = PyObject_GetAttr(scope, s_method))) goto fail;
     if (!(headers = PyObject_GetAttr(scope, s_headers))) goto fail;
     double now = clock_s(CLOCK_REALTIME);
@@ -1164,7 +1182,6 @@ static PyObject *FastPath_serve(FastPath *self, PyObject *const *args, Py_ssize_
         if (!ip) { if (PyErr_Occurred()) goto fail; goto out; } /* RedirectApp fills the cache */
         Py_INCREF(ip);
     }
-    if (!(path = PyObject_GetAttr(scope, s_path))) goto fail;
     if (!(authority = PyObject_GetAttr(scope, s_authority))) goto fail;
     hit = click_impl(self, method, path, authority, headers, ip, now);
     if (hit == Py_None) goto out;
