@@ -160,7 +160,7 @@ static PyObject *TokenIndex_call(PyObject *self, PyObject *args, PyObject *kw) {
     return PyVectorcall_Call(self, args, kw);
 }
 
-/* entries(at, limit) -> (list of (key bytes, value memoryview), next): up to
+/* entries(at, limit) -> (list of (key, value) bytes, next): up to
  * ``limit`` entries in key order from entry number ``at``'s byte offset
  * ``next`` of the previous call (0 for the first), and where to go on from
  * (0 when done). The Python side (Snapshot.iter_raw_tokens) loops over it. */
@@ -182,7 +182,9 @@ static PyObject *TokenIndex_entries(TokenIndex *self, PyObject *args) {
         uint32_t vl = rd32(e + 1 + kl);
         if (off + 5 + kl + vl > self->len) goto damaged;
         PyObject *k = PyBytes_FromStringAndSize((const char *)e + 1, (Py_ssize_t)kl);
-        PyObject *v = k ? PyMemoryView_FromMemory((char *)e + 5 + kl, (Py_ssize_t)vl, PyBUF_READ) : NULL;
+        /* bytes, not views: a chunk's pairs then hold no object the cyclic GC tracks
+         * (a view is tracked), so a long walk does not make the collector scan them */
+        PyObject *v = k ? PyBytes_FromStringAndSize((const char *)e + 5 + kl, (Py_ssize_t)vl) : NULL;
         PyObject *pair = v ? PyTuple_Pack(2, k, v) : NULL;
         Py_XDECREF(k);
         Py_XDECREF(v);
@@ -230,7 +232,7 @@ static PyObject *TokenIndex_get_len(TokenIndex *self, void *c) { return PyLong_F
 static PyMethodDef TokenIndex_methods[] = {
     {"close", (PyCFunction)TokenIndex_close, METH_NOARGS, "Release the record (before its snapshot is closed)."},
     {"entries", (PyCFunction)TokenIndex_entries, METH_VARARGS,
-     "entries(at, limit) -> ([(key, value), ...], next): entries in key order from byte offset at (0: the first)."},
+     "entries(at, limit) -> ([(key, value), ...], next): entries (bytes) in key order from byte offset at (0: the first)."},
     {NULL}
 };
 static PyGetSetDef TokenIndex_getset[] = {

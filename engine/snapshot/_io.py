@@ -327,7 +327,7 @@ class Snapshot:
         if self._index is not None:  # the C reader, a chunk at a time
             at = 0
             while True:
-                chunk, at = self._index.entries(at, 4096)
+                chunk, at = self._index.entries(at, 1024)
                 yield from chunk
                 if not at:
                     return

@@ -260,8 +260,8 @@ def lookup(record: bytes | memoryview, key: bytes) -> memoryview | None:
     return None
 
 
-def iter_entries(record: bytes | memoryview) -> Iterator[tuple[bytes, memoryview]]:
-    """Every ``(key, value)`` of an index record, in key order (the value a view into it)."""
+def iter_entries(record: bytes | memoryview) -> Iterator[tuple[bytes, bytes]]:
+    """Every ``(key, value)`` of an index record, in key order."""
     mv = memoryview(record)
     slots, _n, _seed = _header(mv)
     off = HEADER.size + 8 * slots
@@ -277,5 +277,5 @@ def iter_entries(record: bytes | memoryview) -> Iterator[tuple[bytes, memoryview
         start = off + 5 + klen
         if start + vlen > end:
             raise ValueError("the token index record is damaged; republish the snapshot")
-        yield key, mv[start : start + vlen]
+        yield key, bytes(mv[start : start + vlen])
         off = start + vlen

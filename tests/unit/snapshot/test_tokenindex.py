@@ -52,7 +52,7 @@ def _answer(get, key):
     return None if got is None else bytes(got)
 
 
-def _c_entries(index, limit: int = 4096) -> list[tuple[bytes, memoryview]]:
+def _c_entries(index, limit: int = 4096) -> list[tuple[bytes, bytes]]:
     out, at = [], 0
     while True:
         chunk, at = index.entries(at, limit)
