@@ -4,7 +4,7 @@
  * ClickHandler.handle (engine/worker/_core.py) is the click path and stays the
  * reference: explain runs it, every unusual request runs it. This module
  * answers the common click with the same caches and the same Python parts
- * (the LMDB get, the record decoder, the event ids, geo, the bot policy's
+ * (the token look-up, the record decoder, the event ids, geo, the bot policy's
  * network/timing key, rule routing), without the interpreter's per-step cost:
  *
  *   the headers' shape is already known (ClickHandler._shapes),
