@@ -72,3 +72,24 @@ def test_a_newer_major_is_refused_with_advice(tmp_path):
     assert f"format {FORMAT_MAJOR + 1}.x is not supported" in message
     assert "reads 1.x and 2.x" in message
     assert "recompile" in message
+
+
+def test_a_format_2_snapshot_is_checked_against_a_published_format_1_one(tmp_path):
+    """Publishing the first format 2 snapshot over a format 1 one: the invariant-2 merge join
+    walks the B-tree on one side and the hash index on the other."""
+    from engine.snapshot import check_continuity, write_snapshot
+
+    with open_snapshot(HERE / "v1.1" / "snapshot.lmdb") as old, open_snapshot(HERE / "v2.0" / "snapshot.lmdb") as new:
+        assert old.token_index is None and new.token_index is not None
+        report = check_continuity(old, new)
+        assert report.ok and report.checked == 3
+        # a format 2 snapshot that drops a token of the format 1 one is refused
+        tokens = [(t, rec) for t, rec in new.iter_tokens() if t != "Zz9yXw8v"]
+        path = tmp_path / "dropped.lmdb"
+        write_snapshot(path, campaigns=new.campaigns, tokens=tokens, storesets=list(new.storesets.values()),
+                       policies=list(new.policies.values()))
+        with open_snapshot(path) as dropped:
+            bad = check_continuity(old, dropped)
+            assert not bad.ok and bad.missing == {"compat": 1}
+            # and the other way round (a rollback to format 1 checks the format 2 tokens)
+            assert check_continuity(dropped, old).ok
