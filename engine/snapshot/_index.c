@@ -4,8 +4,8 @@
  * engine/snapshot/_tokenindex.py has the record's layout, the builder and the
  * same algorithm in Python (the reference; tests hold the two equal).
  * TokenIndex(record) holds a buffer of the record (a view into the snapshot's
- * memory map); calling it with a key gives the value as a memoryview into that
- * buffer, or None: a drop-in for LMDB's get. close() releases the buffer
+ * memory map); calling it with a key gives a copy of the value (bytes: a view
+ * would outlive close() and the map), or None: a drop-in for LMDB's get. close() releases the buffer
  * before the snapshot unmaps it; a closed index raises. Every offset read from
  * the record is checked against its length, so a damaged record answers None
  * or raises, and never reads outside it. entries() walks them in key order.
@@ -108,7 +108,8 @@ static PyObject *ti_get_hashed(TokenIndex *t, uint64_t h, const char *key, Py_ss
         return NULL;
     }
     if (!r) Py_RETURN_NONE;
-    return PyMemoryView_FromMemory((char *)val, (Py_ssize_t)vlen, PyBUF_READ);
+    /* a copy, not a view: a view would outlive close() and the map */
+    return PyBytes_FromStringAndSize((const char *)val, (Py_ssize_t)vlen);
 }
 
 static PyObject *ti_get(TokenIndex *t, const char *key, Py_ssize_t klen) {
@@ -176,6 +177,11 @@ static PyObject *TokenIndex_entries(TokenIndex *self, PyObject *args) {
     PyObject *out = PyList_New(0);
     if (!out) return NULL;
     while (off < self->len && PyList_GET_SIZE(out) < limit) {
+        if (!self->open) { /* closed by a finaliser the allocations below ran */
+            Py_DECREF(out);
+            PyErr_SetString(PyExc_ValueError, "the token index is closed (its snapshot was closed)");
+            return NULL;
+        }
         const unsigned char *e = self->base + off;
         uint64_t kl = e[0];
         if (off + 5 + kl > self->len) goto damaged;
@@ -198,6 +204,8 @@ static PyObject *TokenIndex_entries(TokenIndex *self, PyObject *args) {
     }
     return Py_BuildValue("(NK)", out, (unsigned long long)(off < self->len ? off : 0));
 damaged:
+    if (PyList_GET_SIZE(out)) /* the good entries first, as the Python walk yields them; the next call raises */
+        return Py_BuildValue("(NK)", out, (unsigned long long)off);
     Py_DECREF(out);
     PyErr_SetString(PyExc_ValueError, "the token index record is damaged; republish the snapshot");
     return NULL;
@@ -246,7 +254,7 @@ static PyTypeObject TokenIndexType = {
     .tp_name = "engine.snapshot._index.TokenIndex",
     .tp_basicsize = sizeof(TokenIndex),
     .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_VECTORCALL,
-    .tp_doc = "TokenIndex(record): the snapshot's token hash index; index(key) -> memoryview | None.",
+    .tp_doc = "TokenIndex(record): the snapshot's token hash index; index(key) -> bytes | None.",
     .tp_new = TokenIndex_new,
     .tp_init = (initproc)TokenIndex_init,
     .tp_dealloc = (destructor)TokenIndex_dealloc,
@@ -278,7 +286,7 @@ static PyObject *api_get(PyObject *o, uint64_t h, const char *key, Py_ssize_t le
     return ti_get_hashed((TokenIndex *)o, h, key, len);
 }
 static SmslinkIndexAPI CAPI = {
-    SMSLINK_INDEX_CAPI_VERSION, &TokenIndexType, api_is_open, api_hash, api_prefetch, api_get,
+    SMSLINK_INDEX_CAPI_VERSION, sizeof(SmslinkIndexAPI), &TokenIndexType, api_is_open, api_hash, api_prefetch, api_get,
 };
 
 static struct PyModuleDef indexmodule = {

@@ -13,10 +13,11 @@
 #include <stdint.h>
 
 #define SMSLINK_INDEX_CAPI_NAME "engine.snapshot._index.CAPI"
-#define SMSLINK_INDEX_CAPI_VERSION 2
+#define SMSLINK_INDEX_CAPI_VERSION 3
 
 typedef struct {
     int version;                 /* SMSLINK_INDEX_CAPI_VERSION */
+    size_t size;                 /* sizeof(SmslinkIndexAPI) where it was built: a user checks both */
     PyTypeObject *type;          /* TokenIndex */
     /* 0 when the index is closed (then get raises). */
     int (*is_open)(PyObject *index);
@@ -25,7 +26,7 @@ typedef struct {
      * earlier) and ask for the entry it names when its fingerprint matches.
      * No effect on a closed index; never reads outside the record. */
     void (*prefetch)(PyObject *index, uint64_t hash, int entry);
-    /* The value (a memoryview into the record), None, or NULL with an exception. */
+    /* The value (bytes, a copy), None, or NULL with an exception. */
     PyObject *(*get)(PyObject *index, uint64_t hash, const char *key, Py_ssize_t len);
 } SmslinkIndexAPI;
 

@@ -267,7 +267,7 @@ class Snapshot:
         #: ``raw_get(b"t:" + token)`` -> the packed record or None (the index's C reader,
         #: else its Python one; LMDB's get for format 1), and ``TOKEN_DECODER.decode``:
         #: the worker's hot path calls these two directly instead of ``lookup``.
-        self.raw_get: Callable[[bytes], memoryview | None] = self._txn.get
+        self.raw_get: Callable[[bytes], bytes | memoryview | None] = self._txn.get
         if meta.format_major >= 2:
             self.token_index = self._txn.get(TOKEN_INDEX_KEY)
             if self.token_index is None:

@@ -238,8 +238,8 @@ def _header(mv: memoryview) -> tuple[int, int, int]:
     return slots, n, seed
 
 
-def lookup(record: bytes | memoryview, key: bytes) -> memoryview | None:
-    """The value of ``key`` in an index record, or None (the C reader's algorithm)."""
+def lookup(record: bytes | memoryview, key: bytes) -> bytes | None:
+    """A copy of the value of ``key`` in an index record, or None (the C reader's algorithm)."""
     mv = memoryview(record)
     slots, _n, seed = _header(mv)
     h = key_hash(key, seed)
@@ -260,7 +260,7 @@ def lookup(record: bytes | memoryview, key: bytes) -> memoryview | None:
                 (vlen,) = _VLEN.unpack_from(mv, off + 1 + klen)
                 if off + 5 + klen + vlen > end:
                     raise ValueError("the token index record is damaged; republish the snapshot")
-                return mv[off + 5 + klen : off + 5 + klen + vlen]
+                return bytes(mv[off + 5 + klen : off + 5 + klen + vlen])
         i = (i + 1) & mask
     return None
 

@@ -1421,7 +1421,7 @@ PyMODINIT_FUNC PyInit__fast(void) {
     if (!(i_302 = PyLong_FromLong(302)) || !(i_3 = PyLong_FromLong(3))) return NULL;
     if (PyType_Ready(&FastPathType) < 0 || PyType_Ready(&EventIdsType) < 0) return NULL;
     IDX = (const SmslinkIndexAPI *)PyCapsule_Import(SMSLINK_INDEX_CAPI_NAME, 0);
-    if (!IDX || IDX->version != SMSLINK_INDEX_CAPI_VERSION) {
+    if (!IDX || IDX->version != SMSLINK_INDEX_CAPI_VERSION || IDX->size != sizeof(SmslinkIndexAPI)) {
         IDX = NULL; /* not built, or another version: raw_get is called instead */
         PyErr_Clear();
     }

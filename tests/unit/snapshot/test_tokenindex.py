@@ -62,6 +62,26 @@ def _c_entries(index, limit: int = 4096) -> list[tuple[bytes, bytes]]:
             return out
 
 
+def _c_walk(index, limit: int):
+    at = 0
+    while True:
+        chunk, at = index.entries(at, limit)
+        yield from chunk
+        if not at:
+            return
+
+
+def _walk(entries) -> tuple[list[tuple[bytes, bytes]], bool]:
+    """(the entries yielded, whether the walk ended in an error)."""
+    got = []
+    try:
+        for k, v in entries:
+            got.append((k, bytes(v)))
+    except ValueError:
+        return got, True
+    return got, False
+
+
 def test_the_c_reader_is_built_from_this_source():
     """CI builds it (setup.py): without it every look-up would run in Python."""
     assert C is not None, ti.WHY_NOT
@@ -144,15 +164,8 @@ def test_a_damaged_record_gets_the_same_answer_from_both_readers(data):
     index = C.TokenIndex(record)
     for k in [*keys, b"t:nope", b"t:"]:
         assert _answer(index, k) == _answer(lambda key: ti.lookup(record, key), k)
-    try:
-        want = [(k, bytes(v)) for k, v in ti.iter_entries(record)]
-    except ValueError:
-        want = None
-    try:
-        got = [(k, bytes(v)) for k, v in _c_entries(index, 7)]
-    except ValueError:
-        got = None
-    assert got == want
+    # the walks yield the same entries up to the same point, and both stop there or both end
+    assert _walk(ti.iter_entries(record)) == _walk(_c_walk(index, data.draw(st.integers(1, 9))))
 
 
 @pytest.mark.parametrize("record", [
@@ -244,3 +257,42 @@ def test_a_format_2_snapshot_without_its_index_is_refused(tmp_path):
     env.close()
     with pytest.raises(SnapshotError, match="token index record is missing"):
         open_snapshot(path)
+
+
+def test_a_value_outlives_its_index():
+    """Look-ups give copies: a value read before ``close()`` (or the index's end) stays readable
+    after the record is gone."""
+    record = bytearray(_build([(b"t:abcd", b"value-1"), (b"t:abce", b"value-2")]))
+    index = C.TokenIndex(bytes(record))
+    got = index(b"t:abcd")
+    chunk, _ = index.entries(0, 10)
+    index.close()
+    del index
+    assert got == b"value-1" and chunk == [(b"t:abcd", b"value-1"), (b"t:abce", b"value-2")]
+    assert ti.lookup(bytes(record), b"t:abce") == b"value-2"
+
+
+def test_closing_the_index_in_the_middle_of_a_walk_raises():
+    """A finaliser run by the walk's own allocations (the cyclic GC) may close the index:
+    the walk then raises instead of reading the released record."""
+    import gc
+
+    index = C.TokenIndex(_build([(b"t:%06d" % i, b"v") for i in range(3000)]))
+
+    class Closer:
+        def __del__(self):
+            index.close()
+
+    cycle = Closer()
+    cycle.me = cycle
+    del cycle
+    old = gc.get_threshold()
+    error = None
+    gc.set_threshold(1)
+    try:
+        index.entries(0, 3000)  # its first allocation collects the cycle, whose finaliser closes the index
+    except ValueError as exc:
+        error = exc
+    finally:
+        gc.set_threshold(*old)
+    assert index.closed and error is not None and "closed" in str(error)
