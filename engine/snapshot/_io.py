@@ -15,7 +15,6 @@ import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -277,8 +276,7 @@ class Snapshot:
                 if mod is not None:
                     self._index = self.raw_get = mod.TokenIndex(self.token_index)
                 else:
-                    _tokenindex.check(self.token_index)
-                    self.raw_get = partial(_tokenindex.lookup, self.token_index)
+                    self.raw_get = _tokenindex.PyIndex(self.token_index)
             except ValueError as exc:
                 raise SnapshotError(f"{path}: {exc}; rebuild the snapshot") from exc
         self.campaigns: list[Campaign] = []

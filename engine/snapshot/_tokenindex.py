@@ -223,64 +223,80 @@ def _place(np: Any, home: np.ndarray, values: np.ndarray, slots: int) -> np.ndar
     return table
 
 
+_DAMAGED = "the token index record is damaged; republish the snapshot"
+
+
+class PyIndex:
+    """The index's Python reader: the header read once, then ``index(key)`` -> value or None.
+
+    The same algorithm and answers as the C ``TokenIndex`` (the fallback
+    without a C compiler, and the reference the tests hold it to).
+    ``PyIndex(record)`` raises ValueError unless ``record`` starts with a
+    header this reader knows.
+    """
+
+    def __init__(self, record: bytes | memoryview) -> None:
+        mv = memoryview(record)
+        if len(mv) < HEADER.size:
+            raise ValueError("the token index record is shorter than its header")
+        magic, version, slots, _n, seed = HEADER.unpack_from(mv, 0)
+        if magic != MAGIC or version != VERSION or slots < 1 or slots & (slots - 1) or slots > (len(mv) - HEADER.size) // 8:
+            raise ValueError(f"not a token index record (format {VERSION})")
+        self._mv, self._slots, self._seed = mv, slots, seed
+
+    def __call__(self, key: bytes) -> bytes | None:
+        """A copy of the value of ``key``, or None."""
+        mv, slots = self._mv, self._slots
+        h = key_hash(key, self._seed)
+        mask = slots - 1
+        i = h & mask
+        fp = h >> (64 - _FP_BITS)
+        end = len(mv)
+        for _ in range(slots):
+            (s,) = _SLOT.unpack_from(mv, HEADER.size + 8 * i)
+            if s == 0:
+                return None
+            if s & _FP_MASK == fp:
+                off = s >> _FP_BITS
+                if off + 5 > end or off + 5 + mv[off] > end:
+                    raise ValueError(_DAMAGED)
+                klen = mv[off]
+                if mv[off + 1 : off + 1 + klen] == key:
+                    (vlen,) = _VLEN.unpack_from(mv, off + 1 + klen)
+                    if off + 5 + klen + vlen > end:
+                        raise ValueError(_DAMAGED)
+                    return bytes(mv[off + 5 + klen : off + 5 + klen + vlen])
+            i = (i + 1) & mask
+        return None
+
+    def entries(self) -> Iterator[tuple[bytes, bytes]]:
+        """Every ``(key, value)``, in key order; ValueError at a damaged entry, after the good ones."""
+        mv = self._mv
+        off = HEADER.size + 8 * self._slots
+        end = len(mv)
+        while off < end:
+            if off + 5 > end or off + 5 + mv[off] > end:
+                raise ValueError(_DAMAGED)
+            klen = mv[off]
+            key = bytes(mv[off + 1 : off + 1 + klen])
+            (vlen,) = _VLEN.unpack_from(mv, off + 1 + klen)
+            start = off + 5 + klen
+            if start + vlen > end:
+                raise ValueError(_DAMAGED)
+            yield key, bytes(mv[start : start + vlen])
+            off = start + vlen
+
+
 def check(record: bytes | memoryview) -> None:
     """ValueError unless ``record`` starts with a token index header this reader knows."""
-    _header(memoryview(record))
-
-
-def _header(mv: memoryview) -> tuple[int, int, int]:
-    """(slots, entries, seed) of a record, or ValueError."""
-    if len(mv) < HEADER.size:
-        raise ValueError("the token index record is shorter than its header")
-    magic, version, slots, n, seed = HEADER.unpack_from(mv, 0)
-    if magic != MAGIC or version != VERSION or slots < 1 or slots & (slots - 1) or slots > (len(mv) - HEADER.size) // 8:
-        raise ValueError(f"not a token index record (format {VERSION})")
-    return slots, n, seed
+    PyIndex(record)
 
 
 def lookup(record: bytes | memoryview, key: bytes) -> bytes | None:
     """A copy of the value of ``key`` in an index record, or None (the C reader's algorithm)."""
-    mv = memoryview(record)
-    slots, _n, seed = _header(mv)
-    h = key_hash(key, seed)
-    mask = slots - 1
-    i = h & mask
-    fp = h >> (64 - _FP_BITS)
-    end = len(mv)
-    for _ in range(slots):
-        (s,) = _SLOT.unpack_from(mv, HEADER.size + 8 * i)
-        if s == 0:
-            return None
-        if s & _FP_MASK == fp:
-            off = s >> _FP_BITS
-            if off + 5 > end or off + 5 + mv[off] > end:
-                raise ValueError("the token index record is damaged; republish the snapshot")
-            klen = mv[off]
-            if mv[off + 1 : off + 1 + klen] == key:
-                (vlen,) = _VLEN.unpack_from(mv, off + 1 + klen)
-                if off + 5 + klen + vlen > end:
-                    raise ValueError("the token index record is damaged; republish the snapshot")
-                return bytes(mv[off + 5 + klen : off + 5 + klen + vlen])
-        i = (i + 1) & mask
-    return None
+    return PyIndex(record)(key)
 
 
 def iter_entries(record: bytes | memoryview) -> Iterator[tuple[bytes, bytes]]:
     """Every ``(key, value)`` of an index record, in key order."""
-    mv = memoryview(record)
-    slots, _n, _seed = _header(mv)
-    off = HEADER.size + 8 * slots
-    end = len(mv)
-    while off < end:
-        if off + 5 > end:
-            raise ValueError("the token index record is damaged; republish the snapshot")
-        klen = mv[off]
-        if off + 5 + klen > end:
-            raise ValueError("the token index record is damaged; republish the snapshot")
-        key = bytes(mv[off + 1 : off + 1 + klen])
-        (vlen,) = _VLEN.unpack_from(mv, off + 1 + klen)
-        start = off + 5 + klen
-        if start + vlen > end:
-            raise ValueError("the token index record is damaged; republish the snapshot")
-        yield key, bytes(mv[start : start + vlen])
-        off = start + vlen
+    return PyIndex(record).entries()
