@@ -10,7 +10,7 @@ SMSLINK := $(BIN)/smslink
 
 .DEFAULT_GOAL := help
 .PHONY: help install fmt lint test e2e golden-update bench bench-compile bench-worker \
-        bench-routing bench-bots bench-publish schema bench-report bench-webhooks validate compile review demo \
+        bench-worker-curve bench-routing bench-bots bench-publish schema bench-report bench-webhooks validate compile review demo \
         tools clean
 
 help: ## list the targets
@@ -72,6 +72,9 @@ bench-worker: $(STAMP) tools ## bare granian vs smslink serve (and full routing)
 
 bench-bots: $(STAMP) ## cost of the bot classifier per request
 	$(PY) benchmarks/bench_bots.py
+
+bench-worker-curve: $(STAMP) tools ## bench-worker, then p99 against load (50-90% of saturation) for bare granian and smslink
+	$(PY) benchmarks/bench_worker.py --curve 0.5,0.6,0.7,0.8,0.9
 
 bench-report: $(STAMP) ## 10,000,000 click lines over 2,000,000 tokens through smslink report
 	$(PY) benchmarks/bench_report.py

@@ -44,6 +44,13 @@ Method
   that was above 0.15 cores is measured once more, and every round prints it.
   A virtual machine's host is invisible to this: server CPU per request is
   the figure to compare between runs.
+- ``--curve 0.5,0.6,0.7,0.8,0.9`` (``make bench-worker-curve``) also measures
+  p99 against load for (1) and (2), each at those shares of its own
+  saturation rate, alternating over ``--curve-rounds`` rounds, with the share
+  of its core each server used. Granian's CPU per request rises as load falls
+  (fewer requests share each wake-up of its threads), so "80% of the
+  saturation rate" is a busier core than 80%; the curve shows where each
+  server's tail turns up.
 - wrk's own CPU (user + system, a share of its core) is printed for the runs
   at 80%: its exponential pauses run through Lua and its timer list, and a
   client near a full core adds its own queueing to the latency it reports.
@@ -326,6 +333,30 @@ def _wrk_once(port: int, script: Path, seconds: int, connections: int, delay_ms:
             "sockerr": 1.0 if sock_err else 0.0}
 
 
+def at_rate(kind: str, script: Path, snap: Path, mmdb: Path, args: argparse.Namespace, target: float,
+            conns: int, delay_ms: int) -> dict[str, float]:
+    """One server measured at an offered rate: connections x exponential pauses of ``delay_ms`` (mean).
+
+    A connection sends its next request a pause after the last answer, so it offers
+    1 / (pause + response time): the connection count is calibrated (from ``conns``, up to
+    four runs) until the served rate is within 5% of ``target``. The last run is returned,
+    marked ``on_target`` or not, with ``busy``: the share of its core the server used.
+    """
+    proc, port = start(kind, snap, mmdb, args.workers)
+    try:
+        wrk(port, script, 2, conns, delay_ms)
+        for _ in range(4):
+            r = wrk(port, script, args.seconds, conns, delay_ms, server_pid=proc.pid)
+            r = {**r, "target": target, "conns": conns, "busy": r["cpu_us"] * r["rps"] / 1e6,
+                 "on_target": float(abs(r["rps"] - target) <= 0.05 * target)}
+            if r["on_target"]:
+                break
+            conns = max(1, round(conns * target / max(r["rps"], 1.0)))
+    finally:
+        stop(proc)
+    return r
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--workers", type=int, default=1)
@@ -333,6 +364,9 @@ def main() -> None:
     ap.add_argument("--seconds", type=int, default=10)
     ap.add_argument("--connections", type=int, default=64)
     ap.add_argument("--at80-rounds", type=int, default=3, help="alternating rounds at 80%% of saturation")
+    ap.add_argument("--curve", default="", metavar="SHARES",
+                    help="also p99 against load for (1) and (2), e.g. 0.5,0.6,0.7,0.8,0.9 of each one's saturation")
+    ap.add_argument("--curve-rounds", type=int, default=3, help="alternating rounds of the --curve points")
     args = ap.parse_args()
     if not shutil.which("wrk") or not shutil.which("taskset"):
         raise SystemExit("bench-worker needs wrk and taskset: run `make tools` (apt-get install wrk util-linux)")
@@ -377,29 +411,32 @@ def main() -> None:
         for kind in at80_kinds:
             target = 0.8 * med[kind]["rps"]
             conns = conns_for.get(kind) or max(1, round(target * (delay_ms + med["bare"]["p50"]) / 1000))
-            proc, port = start(kind, snap, mmdb, args.workers)
-            try:
-                wrk(port, scripts[kind], 2, conns, delay_ms)
-                for _ in range(4):
-                    r = wrk(port, scripts[kind], args.seconds, conns, delay_ms, server_pid=proc.pid)
-                    r = {**r, "target": target, "conns": conns,
-                         "on_target": float(abs(r["rps"] - target) <= 0.05 * target)}
-                    if r["on_target"]:
-                        break
-                    conns = max(1, round(conns * target / max(r["rps"], 1.0)))
-            finally:
-                stop(proc)
+            r = at_rate(kind, scripts[kind], snap, mmdb, args, target, conns, delay_ms)
             conns_for[kind] = int(r["conns"])
             at80_runs[kind].append(r)
             print(f"at 80% round {rnd + 1} {kind:6s}: {r['rps']:9.0f} req/s ({target:.0f} wanted, "
                   f"{int(r['conns'])} connections)  p50 {r['p50']:.2f} ms  p99 {r['p99']:.2f} ms  "
-                  f"server CPU {r['cpu_us']:.1f} us/req  wrk CPU {r['client']:.2f} of its core  "
+                  f"server CPU {r['cpu_us']:.1f} us/req ({r['busy']:.2f} of its core)  "
+                  f"wrk CPU {r['client']:.2f} of its core  "
                   f"other work {r['other']:.2f} cores" + ("" if r["on_target"] else "  (off target)"))
+    curve: dict[tuple[float, str], list[dict[str, float]]] = {}
+    fractions = [float(x) for x in args.curve.split(",")] if args.curve else []
+    for rnd in range(args.curve_rounds if fractions else 0):
+        for frac in fractions:
+            for kind in ("bare", "plain"):
+                target = frac * med[kind]["rps"]
+                hint = curve[(frac, kind)][-1]["conns"] if (frac, kind) in curve else \
+                    conns_for[kind] * frac / 0.8
+                r = at_rate(kind, scripts[kind], snap, mmdb, args, target, max(1, round(hint)), delay_ms)
+                curve.setdefault((frac, kind), []).append(r)
+                print(f"curve round {rnd + 1} {frac:.0%} {kind:6s}: {r['rps']:9.0f} req/s ({target:.0f} wanted)  "
+                      f"p99 {r['p99']:.2f} ms  server CPU {r['cpu_us']:.1f} us/req ({r['busy']:.2f} of its core)"
+                      + ("" if r["on_target"] else "  (off target)"))
     at80 = {}
     for k, v in at80_runs.items():
         use = [r for r in v if r["on_target"]] or v
         at80[k] = {m: statistics.median(r[m] for r in use)
-                   for m in ("rps", "p50", "p99", "cpu_us", "client", "target", "conns")}
+                   for m in ("rps", "p50", "p99", "cpu_us", "busy", "client", "target", "conns")}
         at80[k]["n"] = len(use)
 
     print()
@@ -437,15 +474,32 @@ def main() -> None:
           f" + answer; medians of the runs on target (within 5%) of {len(at80_runs['bare'])} alternating rounds;"
           " not corrected for coordinated omission")
     print(f"{'':40s} {'wanted':>8s} {'served':>8s} {'conns':>6s} {'p50 ms':>7s} {'p99 ms':>7s} "
-          f"{'server us/req':>14s} {'wrk CPU':>8s}   every p99")
+          f"{'server us/req':>14s} {'core busy':>9s} {'wrk CPU':>8s}   every p99")
     for k in at80_kinds:
         r = at80[k]
         every = ", ".join(f"{x['p99']:.2f}" + ("" if x["on_target"] else " (off target)") for x in at80_runs[k])
         print(f"{names[k]:40s} {r['target']:8.0f} {r['rps']:8.0f} {int(r['conns']):6d} {r['p50']:7.2f} "
-              f"{r['p99']:7.2f} {r['cpu_us']:14.1f} {r['client']:8.2f}   {every}"
+              f"{r['p99']:7.2f} {r['cpu_us']:14.1f} {r['busy']:9.2f} {r['client']:8.2f}   {every}"
               + ("   (goal p99 < 5 ms)" if k == "plain" else ""))
     print(f"p99 at 80%, (2) against (1) at its own 80%: {at80['plain']['p99']:.2f} vs {at80['bare']['p99']:.2f} ms"
           f" ({at80['plain']['p99'] / at80['bare']['p99']:.2f}x)")
+    if curve:
+        print()
+        print(f"p99 against load, each server at a share of its own saturation rate (medians of {args.curve_rounds}"
+              " alternating rounds; core busy = server CPU per request x req/s)")
+        print(f"{'share':>6s} {'(1) p99 ms':>11s} {'core busy':>10s} {'us/req':>7s}   {'(2) p99 ms':>11s} "
+              f"{'core busy':>10s} {'us/req':>7s}   every p99 (1) | (2)")
+        for frac in fractions:
+            cells, every = [], []
+            for kind in ("bare", "plain"):
+                v = curve[(frac, kind)]
+                use = [r for r in v if r["on_target"]] or v
+                cells.append(f"{statistics.median(r['p99'] for r in use):11.2f} "
+                             f"{statistics.median(r['busy'] for r in use):10.2f} "
+                             f"{statistics.median(r['cpu_us'] for r in use):7.1f}")
+                every.append(", ".join(f"{r['p99']:.2f}" + ("" if r["on_target"] else "*") for r in v))
+            print(f"{frac:6.0%} {cells[0]}   {cells[1]}   {every[0]} | {every[1]}")
+        print("(* off target: the served rate was not within 5% of the wanted one)")
 
 if __name__ == "__main__":
     main()
