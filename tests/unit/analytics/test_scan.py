@@ -11,6 +11,7 @@ hand-made writer (_scan_lines.py) that uses everything JSON allows.
 
 from __future__ import annotations
 
+import ctypes
 import gc
 import gzip
 import itertools
@@ -590,6 +591,28 @@ def _rss() -> int:
         return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
+class _MallInfo2(ctypes.Structure):
+    _fields_ = [(name, ctypes.c_size_t) for name in (
+        "arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks", "fordblks", "keepcost")]
+
+
+def _heap_in_use() -> int | None:
+    """Bytes that malloc holds for live allocations, or None without glibc's ``mallinfo2``.
+
+    Every arena's allocated chunks plus the mmapped ones: what a leak grows.
+    Unlike RSS it leaves out freed memory an allocator keeps for later, which
+    made the RSS check fail now and then in the full suite (20.4 MiB over 50
+    scans once; alone, scans plateau at 2 MiB).
+    """
+    try:
+        mallinfo2 = ctypes.CDLL(None).mallinfo2
+    except (OSError, AttributeError):
+        return None
+    mallinfo2.restype = _MallInfo2
+    info = mallinfo2()
+    return int(info.uordblks + info.hblkhd)
+
+
 @pytest.mark.parametrize("declined", [False, True], ids=["taken", "declined at its last line"])
 def test_scanning_again_and_again_does_not_grow_memory(tmp_path, declined):
     lines = (
@@ -608,9 +631,20 @@ def test_scanning_again_and_again_does_not_grow_memory(tmp_path, declined):
 
     for _ in range(5):
         once()
-    gc.collect()
-    before = _rss()
-    for _ in range(50):
-        once()
-    gc.collect()
-    assert _rss() - before < 20 << 20
+    # Two windows of 50 scans: a leak grows memory in both, while a one-off
+    # (a cache or pool filled on first use) shows in one at most.
+    use_heap = _heap_in_use() is not None
+    limit = 1 << 20 if use_heap else 20 << 20
+
+    def measure() -> int:
+        return (_heap_in_use() or 0) if use_heap else _rss()
+
+    grown = []
+    for _ in range(2):
+        gc.collect()
+        before = measure()
+        for _ in range(50):
+            once()
+        gc.collect()
+        grown.append(measure() - before)
+    assert min(grown) < limit  # with glibc: a leak of 20 KiB a scan fails this
