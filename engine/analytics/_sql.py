@@ -264,6 +264,43 @@ STREAM_ORDER = (
 )
 
 
+def _burst_ctes(rows: str, *, spans: str, burst_window_s: float, burst_addresses: int,
+                datacenter_reasons: list[str] | None) -> str:
+    """``WITH judged, crowded, burst``: ``rows`` with ``movable``, ``phone``, ``dc`` and rule 1 (``burst``) decided.
+
+    The first half of ``stream_verdicts``, and all of the SQL of ``stream_flags``
+    (which passes no ``datacenter_reasons``: then there is no ``dc`` column).
+    """
+    w = _window_ms(burst_window_s)
+    dc = ""
+    if datacenter_reasons is not None:
+        names = "[" + ", ".join(_quote(r) for r in sorted(datacenter_reasons)) + "]::VARCHAR[]"
+        dc = (f"len(list_intersect(list_transform(from_json(reasons, '[\"VARCHAR\"]'), "
+              f"lambda r: split_part(r, ':', 1)), {names})) > 0 AS dc,")
+    return f"""
+WITH judged AS (
+    SELECT *,
+           verdict IN ({_sql_list(MOVABLE_VERDICTS)}) AS movable,
+           coalesce(device IN ({_sql_list(PHONE_DEVICES)}), false) AS phone,
+           {dc}
+           coalesce(hash(token) IN (SELECT h FROM {spans}), false) AS spanned
+    FROM {rows}
+), crowded AS (
+    -- this click ends a window with enough distinct addresses (only tokens in
+    -- ``spans`` can have one: the others never reach burst_addresses clicks)
+    SELECT *, count(DISTINCT nullif(ip, '')) OVER (PARTITION BY token ORDER BY ts
+               RANGE BETWEEN {w} PRECEDING AND CURRENT ROW) >= {int(burst_addresses)} AS crowded
+    FROM judged
+    WHERE spanned
+), burst AS (
+    SELECT * EXCLUDE (crowded), movable AND bool_or(crowded) OVER (PARTITION BY token ORDER BY ts
+               RANGE BETWEEN CURRENT ROW AND {w} FOLLOWING) AS burst
+    FROM crowded
+    UNION ALL BY NAME
+    SELECT *, false AS burst FROM judged WHERE NOT spanned
+)"""
+
+
 def stream_verdicts(
     rows: str, columns: tuple[str, ...], *, spans: str, fetch_before_tap_s: float, burst_window_s: float,
     burst_addresses: int, datacenter_reasons: list[str],
@@ -292,8 +329,6 @@ def stream_verdicts(
     a moved click's rule appended to its reasons) plus ``logged_verdict`` and
     ``logged_reasons``.
     """
-    w = _window_ms(burst_window_s)
-    dc = "[" + ", ".join(_quote(r) for r in sorted(datacenter_reasons)) + "]::VARCHAR[]"
     later = f"OVER (PARTITION BY token ORDER BY {STREAM_ORDER} ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING)"
 
     def seen_later(name: str, cond: str) -> str:
@@ -329,29 +364,10 @@ def stream_verdicts(
             )
         else:
             out.append(c)
-    return f"""
-WITH judged AS (
-    SELECT *,
-           verdict IN ({_sql_list(MOVABLE_VERDICTS)}) AS movable,
-           coalesce(device IN ({_sql_list(PHONE_DEVICES)}), false) AS phone,
-           len(list_intersect(list_transform(from_json(reasons, '["VARCHAR"]'), lambda r: split_part(r, ':', 1)),
-                              {dc})) > 0 AS dc,
-           coalesce(hash(token) IN (SELECT h FROM {spans}), false) AS spanned
-    FROM {rows}
-), crowded AS (
-    -- this click ends a window with enough distinct addresses (only tokens in
-    -- ``spans`` can have one: the others never reach burst_addresses clicks)
-    SELECT *, count(DISTINCT nullif(ip, '')) OVER (PARTITION BY token ORDER BY ts
-               RANGE BETWEEN {w} PRECEDING AND CURRENT ROW) >= {int(burst_addresses)} AS crowded
-    FROM judged
-    WHERE spanned
-), burst AS (
-    SELECT * EXCLUDE (crowded), movable AND bool_or(crowded) OVER (PARTITION BY token ORDER BY ts
-               RANGE BETWEEN CURRENT ROW AND {w} FOLLOWING) AS burst
-    FROM crowded
-    UNION ALL BY NAME
-    SELECT *, false AS burst FROM judged WHERE NOT spanned
-), seen AS (
+    return _burst_ctes(
+        rows, spans=spans, burst_window_s=burst_window_s, burst_addresses=burst_addresses,
+        datacenter_reasons=datacenter_reasons,
+    ) + f""", seen AS (
     SELECT *, {seen_later("tap", "verdict = 'human' AND NOT burst AND NOT dc")},
               {seen_later("phone", "verdict = 'human' AND NOT burst AND NOT dc AND phone")}
     FROM burst
@@ -367,6 +383,45 @@ SELECT {", ".join(out)}, verdict::VARCHAR AS logged_verdict, reasons AS logged_r
 FROM moved
 """
 
+
+def stream_flags(
+    rows: str, *, spans: str, fetch_before_tap_s: float, burst_window_s: float, burst_addresses: int,
+) -> str:
+    """What rules 2 and 3 of ``stream_verdicts`` read of ``rows``, one row per click in ``(token, STREAM_ORDER)`` order.
+
+    Rule 1 (``burst``) is decided here, by the same windows as in
+    ``stream_verdicts``; rules 2 and 3 are then one pass over each token's
+    clicks from the last to the first (``engine.analytics._rules``), which
+    costs a fraction of the twelve "later click" window aggregates. ``rows``
+    has a ``rid`` (the click's row id) besides ``token``, ``ts``, ``ip``,
+    ``asn``, ``verdict``, ``reasons``, ``since_send_s`` and ``device``.
+    ``early``: sooner than ``fetch_before_tap_s`` after the send. The
+    datacenter test is left to the caller (``_rules.moved`` makes it once
+    per distinct ``reasons`` text, not once per click).
+    """
+    return _burst_ctes(
+        rows, spans=spans, burst_window_s=burst_window_s, burst_addresses=burst_addresses, datacenter_reasons=None,
+    ) + f"""
+SELECT rid, token, ts, ip, asn, reasons, verdict = 'human' AS human, movable, phone, burst,
+       coalesce(since_send_s >= 0 AND since_send_s < {float(fetch_before_tap_s)!r}, false) AS early
+FROM burst
+ORDER BY token, {STREAM_ORDER}
+"""
+
+
+#: Rule numbers of ``engine.analytics._rules.moved`` (1 burst, 2 fetch-before-tap, 3 datacenter-then-phone).
+RULE_NUMBERS = ("burst", "fbt", "dcp")
+
+#: The new verdict and reasons of the moved clicks of ``{moved}`` (``rid``,
+#: ``reasons`` as logged, ``rule`` from ``RULE_NUMBERS``): the same text as
+#: ``stream_verdicts`` gives them.
+MOVED_BY_RULE = (
+    "SELECT rid, CASE rule "
+    + " ".join(f"WHEN {i} THEN '{STREAM_MOVES[r][0]}'" for i, r in enumerate(RULE_NUMBERS, 1))
+    + " END AS verdict, to_json(list_append(from_json(reasons, '[\"VARCHAR\"]'), CASE rule "
+    + " ".join(f"WHEN {i} THEN '{STREAM_MOVES[r][1]}'" for i, r in enumerate(RULE_NUMBERS, 1))
+    + " END))::VARCHAR AS reasons FROM {moved}"
+)
 
 # ------------------------------------------------------------------ roll-ups
 # Three scans of the final clicks feed every figure: a small cube of counts

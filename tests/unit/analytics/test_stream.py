@@ -1,8 +1,9 @@
 """Stream re-judging in SQL equals ``engine.bots.rejudge_stream`` run on every token.
 
 ``apply_final_verdicts`` picks the tokens a stream rule can touch with cheap
-SQL pre-checks, then applies the rules to them in SQL (``_sql.stream_verdicts``);
-this checks, on generated streams, that the result equals running the stream
+SQL pre-checks, then applies the rules to them: rule 1 in SQL, rules 2 and 3
+in one backward pass per token (``_rules.moved``), or all three in SQL
+(``_sql.stream_verdicts``, the statement a warehouse copy runs); this checks, on generated streams, that the result equals running the stream
 function on every token (so a new stream rule in engine.bots that the SQL does
 not know about fails here, not silently in a report). Clicks of one token in
 the same millisecond are ordered by ``_sql.STREAM_ORDER`` in the report; the
@@ -24,6 +25,11 @@ from engine.analytics._sql import REPORT_COLUMNS, STREAM_ORDER
 from engine.analytics._stream import apply_final_verdicts
 from engine.bots import rejudge_stream
 from engine.clicklog import ClickEvent
+
+#: Every way the report can run the stream step: candidate rows gathered by
+#: Arrow or copied by DuckDB; rules 2 and 3 by ``_rules`` (numpy) or by the
+#: SQL reference ``_sql.stream_verdicts``.
+_WAYS = ((True, "numpy"), (False, "numpy"), (True, "sql"), (False, "sql"))
 
 _click = st.fixed_dictionaries({
     "dt_ms": st.integers(1, 2500),
@@ -67,17 +73,17 @@ def test_prefilter_plus_stream_equals_stream_on_every_token(tokens):
     with tempfile.TemporaryDirectory() as tmp:
         f = Path(tmp) / "clicks-1.jsonl"
         f.write_bytes(b"".join(msgspec.json.encode(e) + b"\n" for e in events))
-        for gathered in (True, False):  # candidate rows gathered by Arrow, or copied by DuckDB
+        for gathered, rules_by in _WAYS:
             con = connect("256MB", tmp)
             try:
                 loaded = load_clicks(con, LogSet((str(f),), ()), columns=REPORT_COLUMNS, work_dir=tmp)
                 assert loaded.reader_only is not None
-                apply_final_verdicts(con, reader_only=loaded.reader_only if gathered else None)
+                apply_final_verdicts(con, reader_only=loaded.reader_only if gathered else None, rules_by=rules_by)
                 rows = con.execute("SELECT ts, verdict, reasons FROM clicks").fetchall()
                 got = {ts: (v, tuple(msgspec.json.decode(r))) for ts, v, r in rows}
             finally:
                 con.close()
-            assert got == expected, gathered
+            assert got == expected, (gathered, rules_by)
 
 
 def _stream_order_key(e: ClickEvent) -> tuple:
@@ -118,15 +124,15 @@ def test_clicks_in_the_same_millisecond_follow_the_stream_order(tokens):
         f = Path(tmp) / "clicks-1.jsonl"
         # lines in reverse: the result must not depend on the order they were read in
         f.write_bytes(b"".join(msgspec.json.encode(e) + b"\n" for e in reversed(events)))
-        for gathered in (True, False):  # candidate rows gathered by Arrow, or copied by DuckDB
+        for gathered, rules_by in _WAYS:
             con = connect("256MB", tmp)
             try:
                 loaded = load_clicks(con, LogSet((str(f),), ()), columns=REPORT_COLUMNS, work_dir=tmp)
-                apply_final_verdicts(con, reader_only=loaded.reader_only if gathered else None)
+                apply_final_verdicts(con, reader_only=loaded.reader_only if gathered else None, rules_by=rules_by)
                 rows = con.execute(
                     "SELECT token, ts, ip, asn, since_send_s, device, verdict, reasons FROM clicks"
                 ).fetchall()
             finally:
                 con.close()
             got = [(*r[:6], r[6], tuple(msgspec.json.decode(r[7]))) for r in rows]
-            assert sorted(got, key=repr) == sorted(expected, key=repr), gathered
+            assert sorted(got, key=repr) == sorted(expected, key=repr), (gathered, rules_by)
