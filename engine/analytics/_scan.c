@@ -823,6 +823,11 @@ static const char *scan_lines(Scan *sc, const char *p, const char *end, int last
 
 #define READ_SIZE (256u << 10) /* a read the cache keeps until it is parsed */
 #define MAX_LINE (1u << 20) /* DuckDB's maximum_object_size in the report's read_json */
+/* The kernel is asked to bring the next AHEAD bytes into the page cache
+ * (POSIX_FADV_WILLNEED) each time the read passes half of what it was last
+ * asked for, so a file that is not (or no longer wholly) cached is read from
+ * the disk while the lines before it are parsed, not a page at a time. */
+#define AHEAD ((off_t)64 << 20)
 
 /* The file on fd, read in chunks (the report's memory stays its own, not the page cache's).
  * Returns 0, -1 declined (sc->why), or an errno. */
@@ -830,8 +835,13 @@ static int scan_fd(Scan *sc, int fd) {
     size_t cap = MAX_LINE + 2 * READ_SIZE, have = 0;
     char *buf = malloc(cap);
     int64_t n = 0;
+    off_t pos = 0, asked = 0;
     if (!buf) return ENOMEM;
     for (;;) {
+        if (pos + AHEAD / 2 >= asked) {
+            posix_fadvise(fd, asked, AHEAD, POSIX_FADV_WILLNEED); /* a hint: its failure changes nothing */
+            asked += AHEAD;
+        }
         size_t want = cap - have < READ_SIZE ? cap - have : READ_SIZE;
         ssize_t got = read(fd, buf + have, want);
         if (got < 0) {
@@ -840,6 +850,7 @@ static int scan_fd(Scan *sc, int fd) {
             free(buf);
             return err;
         }
+        pos += got;
         have += (size_t)got;
         int last = got == 0;
         const char *rest = scan_lines(sc, buf, buf + have, last, &n);

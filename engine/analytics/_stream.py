@@ -223,7 +223,7 @@ def _stream_step(
         "SELECT logged_verdict, verdict, count(*) FROM stream_rows WHERE verdict <> logged_verdict GROUP BY ALL"
     ).fetchall():
         moves.moves[(before, after)] += int(n)
-    stage("  stream rules (SQL)", t0)
+    stage("  stream rules", t0)
 
 
 def _rejudge_each(
