@@ -21,7 +21,9 @@ baseline (``BENCH_REPORT_ROUNDS`` rounds, default 3; medians). Then
 empty cache folder (what a scheduled job does during the day, as files
 finish), and the same report runs twice with `--cache` on that folder: the
 first after compaction (it also counts the snapshot's tokens and keeps the
-counts), the second fully warm. Every JSON output must be identical.
+counts), the second fully warm. Last, the logs are dropped from the page
+cache (``POSIX_FADV_DONTNEED``) before one report with each reader: a report
+over files on the disk. Every JSON output must be identical.
 """
 
 from __future__ import annotations
@@ -174,6 +176,17 @@ def generate() -> None:
     STAMP.write_text("ok\n")
 
 
+def _evict(logs: Path) -> None:
+    """Drop the log files' pages from the page cache (``POSIX_FADV_DONTNEED``; they are clean, so it is allowed)."""
+    for f in sorted(logs.iterdir()):
+        fd = os.open(f, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+        finally:
+            os.close(fd)
+
+
 def _load_average() -> float:
     try:
         return os.getloadavg()[0]
@@ -261,6 +274,12 @@ def main() -> None:
                     OUT / "compact.txt")
     first = timed([*cmd, "--cache", str(cache)], OUT / "report-cache-first.json")
     warm = timed([*cmd, "--cache", str(cache)], OUT / "report-cache-warm.json")
+    # Logs on the disk, not in the page cache (a report over yesterday's
+    # files): each reader once, the logs dropped from the cache before it.
+    _evict(logs)
+    cold = timed(cmd, OUT / "report-cold.json")
+    _evict(logs)
+    cold_base = timed(cmd, OUT / "report-cold-duckdb.json", {"SMSLINK_REPORT_READER": "duckdb"})
     import json
 
     import matplotlib
@@ -268,6 +287,7 @@ def main() -> None:
     data = json.loads((OUT / "report.json").read_text())
     same = all(json.loads((OUT / n).read_text()) == data for n in ("report-cache-first.json", "report-cache-warm.json"))
     same_duckdb = all(json.loads((OUT / f"report-duckdb-{r}.json").read_text()) == data for r in range(ROUNDS))
+    same_cold = all(json.loads((OUT / n).read_text()) == data for n in ("report-cold.json", "report-cold-duckdb.json"))
     c = data["campaigns"][0]
     print()
     print("smslink report benchmark")
@@ -294,6 +314,10 @@ def main() -> None:
     figures("report --cache after compaction, first run (counts the snapshot's tokens and keeps the counts)", *first)
     figures("report --cache, warm (reads the copies and the kept counts; no JSON)", *warm)
     print(f"  outputs with --cache identical to the full report's: {'yes' if same else 'NO'}")
+    figures("cold: the full report with the logs dropped from the page cache first (one run)", *cold, goal=False)
+    figures("cold baseline: the same with DuckDB's read_json (one run)", *cold_base, goal=False)
+    print(f"  cold reader vs cold read_json: wall {cold[0] / cold_base[0]:.2f}x; "
+          f"outputs identical: {'yes' if same_cold else 'NO'}")
 
 
 if __name__ == "__main__":
