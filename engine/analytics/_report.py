@@ -154,7 +154,7 @@ def build_report(opts: ReportOptions, progress: Progress | None = None) -> Repor
                                  cache_dir=opts.cache_dir, cacheable=finished, memory_budget=budget)
             stage(f"load ({_read_by(loaded, logs.count)})", t0)
             moves = apply_final_verdicts(con, classifier=opts.classifier, rules=opts.stream_rules, columns=columns,
-                                         reader_only=loaded.reader_only)
+                                         reader_only=loaded.reader_only, memory_budget=budget)
             settled = _Settled()
             settled.run(con)
             stage(f"final verdicts ({moves.tokens_checked} stream tokens)", t0)

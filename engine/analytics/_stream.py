@@ -33,6 +33,11 @@ from . import _rules, _scanner, _sql
 from ._load import ReaderRows, stage
 
 _BATCH = 50_000
+#: Memory per stage-1 click of the numpy pass: its Arrow flags and numpy
+#: arrays peak at about 150 bytes (measured on the benchmark's 983,490),
+#: plus Arrow's temporaries. Past half of the memory budget the SQL path
+#: runs instead, which DuckDB can spill.
+_RULES_BYTES_PER_CLICK = 200
 #: What the stream rules read of a click (``_sql.stream_verdicts``, ``_sql.STREAM_ORDER``).
 _RULE_COLUMNS = ("token", "ts", "ip", "asn", "verdict", "reasons", "since_send_s", "device")
 
@@ -44,6 +49,7 @@ class Moves:
     policy: str | None = None  # the --rejudge policy ref, None for stream re-judging only
     tokens_checked: int = 0  # tokens whose whole stream the exact rules examined (past the SQL pre-check)
     clicks_rejudged: int = 0  # clicks judged again by the --rejudge policy
+    rules_by: str = ""  # what applied stream rules 2 and 3: "numpy" or "sql" (``apply_final_verdicts``)
     moves: Counter[tuple[str, str]] = field(default_factory=Counter)
 
     @property
@@ -60,6 +66,7 @@ def apply_final_verdicts(
     columns: tuple[str, ...] = _sql.REPORT_COLUMNS,
     reader_only: ReaderRows | None = None,
     rules_by: Literal["numpy", "sql"] = "numpy",
+    memory_budget: int | None = None,
 ) -> Moves:
     """Define the view ``clicks`` over ``base`` with final verdicts; return what moved.
 
@@ -82,6 +89,9 @@ def apply_final_verdicts(
     clicks: ``numpy`` (``_rules.moved``, one backward pass per token) or
     ``sql`` (``_sql.stream_verdicts``, the statement a warehouse copy runs:
     the reference, about four times the CPU). Both give the same verdicts.
+    The numpy pass holds its input in memory (about 200 bytes a stage-1
+    click); when that would pass half of ``memory_budget`` (bytes), the SQL
+    runs instead. ``Moves.rules_by`` says which ran.
     """
     rules = rules or StreamRules()
     moves = Moves(policy=classifier.policy_ref if classifier else None)
@@ -95,7 +105,8 @@ def apply_final_verdicts(
             burst_addresses=rules.burst_addresses,
             datacenter_reasons=rules.datacenter_reasons | classifier.network_reasons(),
         )
-    _stream_step(con, base, rules, columns, moves, reader_only if classifier is None else None, rules_by)
+    _stream_step(con, base, rules, columns, moves, reader_only if classifier is None else None, rules_by,
+                 memory_budget)
     cols = ", ".join(columns)
     con.execute(
         f"CREATE OR REPLACE VIEW clicks AS "
@@ -112,6 +123,7 @@ def _stream_step(
     moves: Moves,
     reader_only: ReaderRows | None = None,
     rules_by: Literal["numpy", "sql"] = "numpy",
+    memory_budget: int | None = None,
 ) -> None:
     t0 = [time.perf_counter(), time.process_time()]
     dc = sorted(rules.datacenter_reasons)
@@ -182,6 +194,11 @@ def _stream_step(
         f"CREATE OR REPLACE TEMP TABLE stage1_rules AS SELECT {key} AS rid, {', '.join(_RULE_COLUMNS)} "
         f"FROM candidate_rows WHERE {stage1}"
     )
+    if rules_by == "numpy" and memory_budget is not None:
+        rows = int(con.execute("SELECT count(*) FROM stage1_rules").fetchall()[0][0])
+        if rows * _RULES_BYTES_PER_CLICK > memory_budget // 2:
+            rules_by = "sql"
+    moves.rules_by = rules_by
     if rules_by == "sql":
         con.execute(
             "CREATE OR REPLACE TEMP TABLE stream_moved AS SELECT rid, verdict, reasons FROM ("
@@ -223,7 +240,7 @@ def _stream_step(
         "SELECT logged_verdict, verdict, count(*) FROM stream_rows WHERE verdict <> logged_verdict GROUP BY ALL"
     ).fetchall():
         moves.moves[(before, after)] += int(n)
-    stage("  stream rules", t0)
+    stage(f"  stream rules ({rules_by})", t0)
 
 
 def _rejudge_each(

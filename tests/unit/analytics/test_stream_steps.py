@@ -90,3 +90,18 @@ def test_settled_clicks_leave_out_the_stream_tokens_and_clicks_adds_the_stream_r
     assert moves.tokens_checked == 1
     assert final == [("T1", "bot", 3), ("T2", "human", 2), ("XNOPE", "bot", 1)]
 
+
+
+@pytest.mark.parametrize(("budget", "ran"), [(None, "numpy"), (10**9, "numpy"), (1200, "numpy"), (1199, "sql")])
+def test_the_numpy_pass_gives_way_to_the_sql_past_half_the_memory_budget(tmp_path, budget, ran):
+    # T1's three clicks reach the exact rules, counted at 200 bytes each:
+    # 600 bytes, so a budget of 1,200 is the smallest that keeps the numpy pass
+    con = _load(tmp_path, _mixed())
+    try:
+        moves = apply_final_verdicts(con, memory_budget=budget)
+        final = con.execute("SELECT token, verdict, reasons, count(*) FROM clicks GROUP BY ALL ORDER BY ALL").fetchall()
+    finally:
+        con.close()
+    assert moves.rules_by == ran
+    assert moves.tokens_checked == 1
+    assert final == [("T1", "bot", '["stream:burst"]', 3), ("T2", "human", "[]", 2), ("XNOPE", "bot", "[]", 1)]
