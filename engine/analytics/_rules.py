@@ -26,8 +26,11 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-#: Rule numbers in the ``rule`` column of ``moved`` (``_sql.RULE_NUMBERS``).
-BURST, FETCH_BEFORE_TAP, DATACENTER_THEN_PHONE = 1, 2, 3
+from . import _sql
+
+#: Rule numbers in the ``rule`` column of ``moved``: their places in
+#: ``_sql.RULE_NUMBERS``, which ``_sql.MOVED_BY_RULE`` turns into verdicts.
+BURST, FETCH_BEFORE_TAP, DATACENTER_THEN_PHONE = (_sql.RULE_NUMBERS.index(r) + 1 for r in ("burst", "fbt", "dcp"))
 
 
 def moved(flags: pa.Table, datacenter_reasons: Iterable[str]) -> pa.Table:
